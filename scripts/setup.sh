@@ -1,0 +1,64 @@
+#!/bin/sh
+# One-time host setup for rust-shadow on Debian 12, run as root.
+#
+# Idempotent: every step checks before it acts, so `make test` and `make run`
+# may call it each time.  Everything the build, the boot tests and the
+# emulators need comes from here; CI and docker/Dockerfile run this same file.
+set -eu
+
+APT_PACKAGES="
+    bc bison build-essential ca-certificates clang cpio curl debootstrap
+    dpkg-dev flex gawk git grub-common grub-pc-bin libclang-dev llvm make
+    mtools python3 qemu-system-x86 xorriso xz-utils
+"
+
+say() { printf 'setup: %s\n' "$*"; }
+
+if [ "$(id -u)" != 0 ]; then
+    echo "setup: must run as root (apt packages, deb-src, debootstrap)" >&2
+    exit 1
+fi
+
+# deb-src twins of the configured Debian entries, so `apt-get source` works.
+# The URIs are copied from the existing entries; nothing is hard-coded here.
+SRC_LIST=/etc/apt/sources.list.d/debian.sources
+ADDED_SRC=
+if [ -f "$SRC_LIST" ] && ! grep -q '^Types:.*deb-src' "$SRC_LIST"; then
+    say "enabling deb-src in $SRC_LIST"
+    sed -i 's/^Types: deb$/Types: deb deb-src/' "$SRC_LIST"
+    ADDED_SRC=1
+elif [ -f /etc/apt/sources.list ] && ! grep -q '^deb-src' /etc/apt/sources.list \
+     && grep -q '^deb ' /etc/apt/sources.list; then
+    say "enabling deb-src in /etc/apt/sources.list"
+    sed -n 's/^deb /deb-src /p' /etc/apt/sources.list > /etc/apt/sources.list.d/rshadow-src.list
+    ADDED_SRC=1
+fi
+
+missing=
+for p in $APT_PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ] || [ -n "$ADDED_SRC" ]; then
+    say "installing:${missing:- (none; refreshing indices for deb-src)}"
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    [ -z "$missing" ] || DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# The Rust toolchain is pinned by rust-toolchain.toml; rustup installs the
+# pinned channel with its target and components on first use.
+if ! command -v rustup >/dev/null 2>&1; then
+    if [ -x "$HOME/.cargo/bin/rustup" ]; then
+        PATH="$HOME/.cargo/bin:$PATH"
+    else
+        echo "setup: rustup is required (https://rustup.rs); install it and re-run" >&2
+        exit 1
+    fi
+fi
+cd "$(dirname "$0")/.."
+# `rustup show` installs whatever rust-toolchain.toml asks for (newer rustup
+# needs the explicit `install`).
+rustup toolchain install >/dev/null 2>&1 || rustup show active-toolchain >/dev/null
+say "rust: $(rustc --version)"
+say "done"
