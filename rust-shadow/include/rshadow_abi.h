@@ -72,7 +72,7 @@ void rshadow_xen_log(uint32_t level, const char *msg, size_t len);
 uint64_t rshadow_xen_now(void);
 
 /* End in Xen's panic(); never returns. */
-__attribute__((noreturn))
+__attribute__((__noreturn__))
 void rshadow_xen_panic(const char *msg, size_t len);
 
 #endif /* RSHADOW_ABI_H */

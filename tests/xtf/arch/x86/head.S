@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * PVH entry.  Xen starts the vCPU in flat 32-bit protected mode with paging
+ * off and %ebx pointing at struct hvm_start_info.  Switch to the
+ * environment's paging mode on the framework's identity map, then call C.
+ *
+ *   hvm64:    long mode, 4-level paging
+ *   hvm32pae: 32-bit protected mode, 3-level (PAE) paging
+ */
+#include <arch/x86/asm.h>
+#include <arch/x86/processor.h>
+
+#define XEN_ELFNOTE_PHYS32_ENTRY 18
+
+        /* The one note a PVH kernel needs: its 32-bit physical entry. */
+        .section .note.Xen, "a", @note
+        .balign 4
+        .long 4                 /* namesz */
+        .long 4                 /* descsz */
+        .long XEN_ELFNOTE_PHYS32_ENTRY
+        .asciz "Xen"
+        .long _pvh_start
+
+        .section .text.head, "ax", @progbits
+        .code32
+ENTRY(_pvh_start)
+        cli
+        cld
+        mov     %ebx, pvh_start_info
+
+        lgdt    gdt_ptr
+
+        mov     $X86_CR4_PAE, %eax
+        mov     %eax, %cr4
+#ifdef __x86_64__
+        mov     $l4_identmap, %eax
+        mov     %eax, %cr3
+
+        mov     $MSR_EFER, %ecx
+        rdmsr
+        or      $EFER_LME, %eax
+        wrmsr
+#else
+        mov     $pae_l3_identmap, %eax
+        mov     %eax, %cr3
+#endif
+        mov     $(X86_CR0_PG | X86_CR0_WP | X86_CR0_ET | X86_CR0_PE), %eax
+        mov     %eax, %cr0
+
+#ifdef __x86_64__
+        ljmp    $GDT_CS64, $1f
+        .code64
+1:
+#else
+        ljmp    $GDT_CS32, $1f
+1:
+#endif
+        mov     $GDT_DS, %eax
+        mov     %eax, %ds
+        mov     %eax, %es
+        mov     %eax, %ss
+        mov     %eax, %fs
+        mov     %eax, %gs
+
+#ifdef __x86_64__
+        lea     boot_stack_top(%rip), %rsp
+#else
+        mov     $boot_stack_top, %esp
+#endif
+        call    xtf_main
+1:      hlt
+        jmp     1b
+ENDFUNC(_pvh_start)
+
+        .section .rodata, "a", @progbits
+        .balign 8
+gdt:
+        .quad 0
+        .quad 0x00af9b000000ffff        /* GDT_CS64: 64-bit code, DPL0 */
+        .quad 0x00cf9b000000ffff        /* GDT_CS32: 32-bit code, DPL0 */
+        .quad 0x00cf93000000ffff        /* GDT_DS:   flat data, DPL0 */
+gdt_end:
+
+        .balign 8
+        .word 0
+gdt_ptr:
+        .word gdt_end - gdt - 1
+        .long gdt
+
+        .section .bss, "aw", @nobits
+        .balign 8
+GLOBAL(pvh_start_info)
+        .long 0
+        .balign 4096
+boot_stack:
+        .skip 4 * 4096
+boot_stack_top:

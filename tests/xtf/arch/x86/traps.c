@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The IDT, exception counting, hooks and the exception table. */
+#include <xtf.h>
+#include <arch/x86/asm.h>
+
+volatile unsigned long exc_count[256];
+volatile struct exc_record last_exc;
+
+static trap_hook_t hooks[256];
+
+struct extable_entry {
+    unsigned long fault, fixup;
+};
+extern const struct extable_entry __start_ex_table[], __stop_ex_table[];
+
+extern const uint8_t exc_stubs[];
+
+#ifdef __x86_64__
+struct idt_gate {
+    uint16_t off_lo, sel;
+    uint8_t ist, type;
+    uint16_t off_mid;
+    uint32_t off_hi, rsvd;
+};
+#define GATE_CS GDT_CS64
+#else
+struct idt_gate {
+    uint16_t off_lo, sel;
+    uint8_t rsvd, type;
+    uint16_t off_mid;
+};
+#define GATE_CS GDT_CS32
+#endif
+
+static struct idt_gate idt[256] __aligned(16);
+
+static const char *const exc_names[32] = {
+    "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM",
+    "#DF", "CSO", "#TS", "#NP", "#SS", "#GP", "#PF", "#15",
+    "#MF", "#AC", "#MC", "#XM", "#VE", "#CP", "#22", "#23",
+    "#24", "#25", "#26", "#27", "#HV", "#VC", "#SX", "#31",
+};
+
+void set_trap_hook(unsigned int vector, trap_hook_t hook)
+{
+    if ( vector < ARRAY_SIZE(hooks) )
+        hooks[vector] = hook;
+}
+
+void traps_init(void)
+{
+    struct {
+        uint16_t pad[3];
+        uint16_t limit;
+        unsigned long base;
+    } __aligned(8) ptr = {
+        .limit = sizeof(idt) - 1,
+        .base = (unsigned long)idt,
+    };
+    unsigned int i;
+
+    for ( i = 0; i < ARRAY_SIZE(idt); i++ )
+    {
+        unsigned long a = (unsigned long)&exc_stubs[i * 16];
+
+        idt[i] = (struct idt_gate){
+            .off_lo = a & 0xffff,
+            .sel = GATE_CS,
+            .type = 0x8e,           /* Present, DPL0, interrupt gate. */
+            .off_mid = (a >> 16) & 0xffff,
+#ifdef __x86_64__
+            .off_hi = a >> 32,
+#endif
+        };
+    }
+
+    asm volatile ("lidt %0" :: "m" (ptr.limit));
+}
+
+static bool fixup_from_extable(struct cpu_regs *regs)
+{
+    const struct extable_entry *e;
+
+    for ( e = __start_ex_table; e < __stop_ex_table; e++ )
+    {
+        if ( e->fault == regs->ip )
+        {
+            regs->ip = e->fixup;
+            return true;
+        }
+    }
+    return false;
+}
+
+void do_exception(struct cpu_regs *regs)
+{
+    unsigned int vec = regs->entry_vector & 0xff;
+
+    exc_count[vec]++;
+    last_exc.vector = vec;
+    last_exc.error_code = regs->error_code;
+    last_exc.ip = regs->ip;
+    last_exc.cr2 = vec == X86_EXC_PF ? read_cr2() : 0;
+    last_exc.dr6 = vec == X86_EXC_DB ? read_dr6() : 0;
+
+    if ( hooks[vec] && hooks[vec](regs) )
+        return;
+
+    if ( fixup_from_extable(regs) )
+        return;
+
+    xtf_error("Unexpected exception %s (vector %u) at %p, ec %#lx, cr2 %#lx\n",
+              vec < 32 ? exc_names[vec] : "IRQ", vec, (void *)regs->ip,
+              regs->error_code, last_exc.cr2);
+    xtf_exit();
+}

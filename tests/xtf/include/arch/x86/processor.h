@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Architectural constants and the instructions tests use directly. */
+#ifndef XTF_X86_PROCESSOR_H
+#define XTF_X86_PROCESSOR_H
+
+#define X86_EFLAGS_CF    0x00000001
+#define X86_EFLAGS_MBS   0x00000002   /* Must be set. */
+#define X86_EFLAGS_ZF    0x00000040
+#define X86_EFLAGS_TF    0x00000100
+#define X86_EFLAGS_IF    0x00000200
+#define X86_EFLAGS_RF    0x00010000
+
+#define X86_CR0_PE       0x00000001
+#define X86_CR0_ET       0x00000010
+#define X86_CR0_WP       0x00010000
+#define X86_CR0_PG       0x80000000
+#define X86_CR4_PAE      0x00000020
+
+#define MSR_EFER         0xc0000080
+#define EFER_LME         0x00000100
+#define EFER_NXE         0x00000800
+
+#define X86_EXC_DE   0
+#define X86_EXC_DB   1
+#define X86_EXC_NMI  2
+#define X86_EXC_BP   3
+#define X86_EXC_OF   4
+#define X86_EXC_BR   5
+#define X86_EXC_UD   6
+#define X86_EXC_NM   7
+#define X86_EXC_DF   8
+#define X86_EXC_TS  10
+#define X86_EXC_NP  11
+#define X86_EXC_SS  12
+#define X86_EXC_GP  13
+#define X86_EXC_PF  14
+#define X86_EXC_MF  16
+#define X86_EXC_AC  17
+#define X86_EXC_MC  18
+#define X86_EXC_XM  19
+
+/*
+ * Vectors which push an error code: #DF, #TS, #NP, #SS, #GP, #PF, #AC, #CP,
+ * #VC and #SX.  A plain number, so the assembler can use it too.
+ */
+#define X86_EXC_HAVE_EC  0x60227d00
+
+/* DR6 bits. */
+#define X86_DR6_B0       0x00000001
+#define X86_DR6_BS       0x00004000
+
+#ifndef __ASSEMBLY__
+
+#include <xtf/types.h>
+
+static inline void cpuid_count(uint32_t leaf, uint32_t subleaf, uint32_t *a,
+                               uint32_t *b, uint32_t *c, uint32_t *d)
+{
+    asm volatile ("cpuid"
+                  : "=a" (*a), "=b" (*b), "=c" (*c), "=d" (*d)
+                  : "a" (leaf), "c" (subleaf));
+}
+
+static inline void cpuid(uint32_t leaf, uint32_t *a, uint32_t *b,
+                         uint32_t *c, uint32_t *d)
+{
+    cpuid_count(leaf, 0, a, b, c, d);
+}
+
+static inline uint64_t rdmsr(uint32_t idx)
+{
+    uint32_t lo, hi;
+
+    asm volatile ("rdmsr" : "=a" (lo), "=d" (hi) : "c" (idx));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static inline void wrmsr(uint32_t idx, uint64_t val)
+{
+    asm volatile ("wrmsr" :: "c" (idx), "a" ((uint32_t)val),
+                  "d" ((uint32_t)(val >> 32)));
+}
+
+/* A serialised TSC read: nothing before it is still in flight. */
+static inline uint64_t rdtsc_ordered(void)
+{
+    uint32_t lo, hi;
+
+    asm volatile ("lfence; rdtsc" : "=a" (lo), "=d" (hi) :: "memory");
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static inline unsigned long read_cr0(void)
+{
+    unsigned long v;
+
+    asm volatile ("mov %%cr0, %0" : "=r" (v));
+    return v;
+}
+
+static inline unsigned long read_cr2(void)
+{
+    unsigned long v;
+
+    asm volatile ("mov %%cr2, %0" : "=r" (v));
+    return v;
+}
+
+static inline unsigned long read_cr3(void)
+{
+    unsigned long v;
+
+    asm volatile ("mov %%cr3, %0" : "=r" (v));
+    return v;
+}
+
+static inline void write_cr3(unsigned long v)
+{
+    asm volatile ("mov %0, %%cr3" :: "r" (v) : "memory");
+}
+
+static inline unsigned long read_cr4(void)
+{
+    unsigned long v;
+
+    asm volatile ("mov %%cr4, %0" : "=r" (v));
+    return v;
+}
+
+static inline void invlpg(const void *va)
+{
+    asm volatile ("invlpg (%0)" :: "r" (va) : "memory");
+}
+
+static inline unsigned long read_dr6(void)
+{
+    unsigned long v;
+
+    asm volatile ("mov %%dr6, %0" : "=r" (v));
+    return v;
+}
+
+static inline void write_dr6(unsigned long v)
+{
+    asm volatile ("mov %0, %%dr6" :: "r" (v));
+}
+
+static inline void write_dr7(unsigned long v)
+{
+    asm volatile ("mov %0, %%dr7" :: "r" (v));
+}
+
+static inline void write_dr0(unsigned long v)
+{
+    asm volatile ("mov %0, %%dr0" :: "r" (v));
+}
+
+static inline unsigned long read_flags(void)
+{
+    unsigned long f;
+
+    asm volatile ("pushf; pop %0" : "=rm" (f));
+    return f;
+}
+
+#endif /* !__ASSEMBLY__ */
+#endif /* XTF_X86_PROCESSOR_H */
