@@ -61,4 +61,30 @@ cd "$(dirname "$0")/.."
 # needs the explicit `install`).
 rustup toolchain install >/dev/null 2>&1 || rustup show active-toolchain >/dev/null
 say "rust: $(rustc --version)"
+
+# Bochs 3.0 for the VMX platform.  Debian 12's Bochs 2.7 never delivers
+# Monitor Trap Flag exits, and Debian 13's binaries need a newer glibc, so
+# Bochs runs from a minimal Debian 13 chroot.
+BOCHS_ROOT=${RSHADOW_BOCHS_ROOT:-/opt/rust-shadow/bochs-trixie}
+if [ ! -x "$BOCHS_ROOT/usr/bin/bochs-bin" ]; then
+    say "installing Bochs 3.0 into $BOCHS_ROOT (Debian 13 chroot, about 1 minute)"
+    tmp=$BOCHS_ROOT.new
+    rm -rf "$tmp"
+    mkdir -p "$(dirname "$BOCHS_ROOT")"
+    debootstrap --variant=minbase trixie "$tmp" >"$tmp.log" 2>&1 ||
+        { tail -20 "$tmp.log" >&2; echo "setup: debootstrap trixie failed" >&2; exit 1; }
+    mount -t proc proc "$tmp/proc"
+    if ! chroot "$tmp" apt-get install -y -qq --no-install-recommends \
+            bochs bochs-term bochsbios vgabios >>"$tmp.log" 2>&1; then
+        umount "$tmp/proc"
+        tail -20 "$tmp.log" >&2
+        echo "setup: installing Bochs in the chroot failed" >&2
+        exit 1
+    fi
+    umount "$tmp/proc"
+    rm -rf "$tmp/var/cache/apt/archives"/*.deb
+    mv "$tmp" "$BOCHS_ROOT"
+    rm -f "$tmp.log"
+fi
+say "bochs: $(chroot "$BOCHS_ROOT" dpkg-query -W -f='${Version}' bochs 2>/dev/null)"
 say "done"

@@ -99,7 +99,12 @@ mod tests {
     #[test]
     fn numbers() {
         let mut l = LogLine::new();
-        l.dec(0).byte(b' ').dec(u64::MAX).byte(b' ').hex(0).byte(b' ');
+        l.dec(0)
+            .byte(b' ')
+            .dec(u64::MAX)
+            .byte(b' ')
+            .hex(0)
+            .byte(b' ');
         l.hex(0xffff_82d0_4000_0000);
         assert_eq!(text(&l), "0 18446744073709551615 0x0 0xffff82d040000000");
     }

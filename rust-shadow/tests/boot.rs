@@ -1,5 +1,11 @@
 //! The boot entry point, called through the C ABI as Xen's initcall calls it,
 //! with the fake Xen's console capturing what it prints.
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use rshadow::bindings::{
     RSHADOW_ABI_VERSION, RSHADOW_HVM_NONE, RSHADOW_HVM_SVM, RSHADOW_HVM_VMX, RSHADOW_PLAT_HAP,
@@ -53,9 +59,15 @@ fn banner_on_vmx_with_mtf() {
 #[test]
 fn banner_on_vmx_without_mtf_and_on_svm() {
     let (_, log) = boot(Some(&plat(RSHADOW_HVM_VMX, RSHADOW_PLAT_SHADOW)));
-    assert!(log.contains("stepping: unavailable (VMX without Monitor Trap Flag)"), "{log}");
+    assert!(
+        log.contains("stepping: unavailable (VMX without Monitor Trap Flag)"),
+        "{log}"
+    );
     let (_, log) = boot(Some(&plat(RSHADOW_HVM_SVM, RSHADOW_PLAT_SHADOW)));
-    assert!(log.contains("stepping: unavailable (SVM has no MTF"), "{log}");
+    assert!(
+        log.contains("stepping: unavailable (SVM has no MTF"),
+        "{log}"
+    );
     assert!(log.contains("paging: shadow\n"), "{log}");
     let (_, log) = boot(Some(&plat(RSHADOW_HVM_NONE, 0)));
     assert!(log.contains("no HVM support"), "{log}");
@@ -68,5 +80,8 @@ fn rejects_null_and_abi_mismatch() {
     p.abi_version = RSHADOW_ABI_VERSION + 1;
     let (rc, log) = boot(Some(&p));
     assert_eq!(rc, -22);
-    assert!(log.starts_with("<0>rust-shadow: ABI mismatch: Xen 2, module 1"), "{log}");
+    assert!(
+        log.starts_with("<0>rust-shadow: ABI mismatch: Xen 2, module 1"),
+        "{log}"
+    );
 }

@@ -1,0 +1,166 @@
+# rust-shadow: a patched Xen 4.17 with a no_std Rust module, its tests and
+# its demo.  The README's two commands are `make run` and `make test`.
+#
+# Main targets
+#   run              set up, build, boot the patched Xen in QEMU with the demo
+#                    guest and show what the module did
+#   test             set up, build and run every test; ends "N passed, ..."
+#   all              build the module, the patched Xen and the test kernels
+#   xtf              boot the test kernels (XTF_TESTS=glob XTF_PLATFORMS=list,
+#                    XEN=stock for the unpatched baseline)
+#   setup            install what the build and the emulators need (root)
+#
+# Developer targets
+#   module           the Rust static library, audited
+#   xen | xen-stock  patched | unpatched Xen from the same source
+#   refresh-patches  turn commits in the patched tree back into xen-patches/
+#   xen-reset        discard the patched tree (and local work in it)
+#   docker-test      build docker/Dockerfile and boot-smoke inside it
+#
+# Inputs
+#   XEN_SRC=<path>   use this Xen 4.17 tree instead of the pinned source
+#   BUILD=<dir>      build directory (default: build/)
+
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BUILD ?= $(TOP)/build
+NPROC ?= $(shell nproc)
+export BUILD
+
+# One directory of trees per Xen source, so switching XEN_SRC never mixes
+# objects from two sources.
+ifdef XEN_SRC
+SRC_ID := src-$(shell printf '%s' '$(abspath $(XEN_SRC))' | sha1sum | cut -c1-12)
+export XEN_SRC
+else
+SRC_ID := pinned
+endif
+PATCHED := $(BUILD)/$(SRC_ID)/xen-patched
+STOCK := $(BUILD)/$(SRC_ID)/xen-stock
+
+PATCHES := $(sort $(wildcard $(TOP)/xen-patches/*.patch))
+MODULE_LIB := $(BUILD)/module/librshadow.a
+MODULE_INC := $(TOP)/rust-shadow/include
+MODULE_SRCS := $(shell find $(TOP)/rust-shadow/src $(TOP)/rust-shadow/include \
+                 $(TOP)/rust-shadow/fake-xen -type f 2>/dev/null) \
+               $(TOP)/rust-shadow/Cargo.toml $(TOP)/Cargo.toml $(TOP)/Cargo.lock \
+               $(TOP)/build.rs $(TOP)/rust-toolchain.toml $(TOP)/scripts/build-module.sh
+
+XEN ?= patched
+XEN_IMAGE := $(if $(filter stock,$(XEN)),$(STOCK),$(PATCHED))/xen/xen
+XTF_OUT := $(BUILD)/xtf
+
+# Rebuild Xen when a source file in the tree changed after the last build:
+# that is how edits made in the patched tree (before refresh-patches) are
+# picked up.  Nothing else in the tree is watched.
+xen-edited = $(if $(wildcard $(1)/.rshadow-built),$(shell find $(1)/xen \
+    \( -name '*.[chS]' -o -name Makefile -o -name 'Kconfig*' -o -name '*.mk' \) \
+    -newer $(1)/.rshadow-built -print -quit 2>/dev/null))
+
+.PHONY: all run test setup module xen xen-stock xtf xtf-build audit \
+        refresh-patches xen-reset docker-test clean distclean FORCE
+
+all: module xen xtf-build
+
+setup:
+	$(TOP)/scripts/setup.sh
+
+# ---- Xen trees ----------------------------------------------------------
+
+# The list of patch names, rewritten only when it changes, so that removing
+# or renaming a patch also rebuilds the tree.
+PATCH_LIST := $(BUILD)/$(SRC_ID)/patches.list
+$(PATCH_LIST): FORCE
+	@mkdir -p $(@D)
+	@printf '%s\n' $(notdir $(PATCHES)) > $@.new
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
+
+$(PATCHED)/.rshadow-tree: $(PATCHES) $(PATCH_LIST) $(TOP)/scripts/xen-source.sh
+	$(TOP)/scripts/xen-source.sh tree $(PATCHED) patched
+	$(MAKE) -s -C $(PATCHED)/xen defconfig >/dev/null
+	touch $@
+
+$(STOCK)/.rshadow-tree: $(TOP)/scripts/xen-source.sh
+	$(TOP)/scripts/xen-source.sh tree $(STOCK) stock
+	$(MAKE) -s -C $(STOCK)/xen defconfig >/dev/null
+	touch $@
+
+# ---- The module ---------------------------------------------------------
+
+# Codegen follows the patched Xen's .config (thunks, IBT), so the tree and
+# its configuration come first.  The audit is part of the build: an object
+# that breaks a rule never reaches the link.
+$(BUILD)/module/.built: $(MODULE_SRCS) $(PATCHED)/.rshadow-tree $(TOP)/scripts/audit-module.py
+	@echo "  RUST    $(MODULE_LIB)"
+	$(TOP)/scripts/build-module.sh $(PATCHED)/xen/.config $(MODULE_LIB)
+	$(TOP)/scripts/audit-module.py --xen-config $(PATCHED)/xen/.config $(MODULE_LIB)
+	touch $@
+
+module: $(BUILD)/module/.built
+
+audit: $(BUILD)/module/.built $(PATCHED)/.rshadow-built
+	$(TOP)/scripts/audit-module.py --xen-config $(PATCHED)/xen/.config $(MODULE_LIB)
+	$(TOP)/scripts/audit-module.py --linked $(PATCHED)/xen/xen-syms
+
+# ---- Xen builds ---------------------------------------------------------
+
+$(PATCHED)/.rshadow-built: $(PATCHED)/.rshadow-tree $(BUILD)/module/.built \
+        $(if $(call xen-edited,$(PATCHED)),FORCE)
+	@echo "  XEN     patched ($(PATCHED))"
+	$(MAKE) -C $(PATCHED)/xen -j$(NPROC) RSHADOW_LIB=$(MODULE_LIB) \
+	    RSHADOW_INCLUDE=$(MODULE_INC) > $(PATCHED)/build.log 2>&1 || \
+	    { tail -40 $(PATCHED)/build.log; echo "Xen build failed: $(PATCHED)/build.log"; exit 1; }
+	$(TOP)/scripts/audit-module.py --linked $(PATCHED)/xen/xen-syms
+	touch $@
+
+$(STOCK)/.rshadow-built: $(STOCK)/.rshadow-tree $(if $(call xen-edited,$(STOCK)),FORCE)
+	@echo "  XEN     stock ($(STOCK))"
+	$(MAKE) -C $(STOCK)/xen -j$(NPROC) > $(STOCK)/build.log 2>&1 || \
+	    { tail -40 $(STOCK)/build.log; echo "Xen build failed: $(STOCK)/build.log"; exit 1; }
+	touch $@
+
+xen: $(PATCHED)/.rshadow-built
+xen-stock: $(STOCK)/.rshadow-built
+
+# ---- Test kernels and the suite ------------------------------------------
+
+xtf-build:
+	$(MAKE) -s -C $(TOP)/tests/xtf -j$(NPROC) XTF_OUT=$(XTF_OUT)
+
+xtf: xtf-build $(if $(filter stock,$(XEN)),xen-stock,xen)
+	$(TOP)/tests/xtf/xtf-runner --xen $(XEN_IMAGE) --flavour $(XEN) \
+	    --out $(XTF_OUT) --logs $(BUILD)/xtf-logs/$(XEN) \
+	    --junit $(BUILD)/xtf-junit-$(XEN).xml
+
+run: setup-if-root all
+	$(TOP)/scripts/run-demo.sh $(PATCHED)/xen/xen $(XTF_OUT)
+
+test: setup-if-root
+	$(TOP)/scripts/run-tests.py
+
+# Setup needs root; as another user the build still works if the tools are
+# already installed.
+.PHONY: setup-if-root
+setup-if-root:
+	@if [ "$$(id -u)" = 0 ]; then $(TOP)/scripts/setup.sh; \
+	 else echo "setup: not root, assuming the tools are installed"; fi
+
+# ---- Patch workflow -----------------------------------------------------
+
+refresh-patches:
+	$(TOP)/scripts/xen-source.sh refresh $(PATCHED)
+	touch $(PATCHED)/.rshadow-tree
+
+xen-reset:
+	rm -rf $(PATCHED)
+
+# ---- Docker -------------------------------------------------------------
+
+docker-test:
+	$(TOP)/docker/docker-test.sh
+
+clean:
+	rm -rf $(BUILD)/module $(BUILD)/cargo $(XTF_OUT) $(BUILD)/xtf-logs
+	rm -f $(PATCHED)/.rshadow-built $(STOCK)/.rshadow-built
+
+distclean:
+	rm -rf $(BUILD) $(TOP)/target

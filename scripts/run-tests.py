@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""`make test`: build everything and run every test, one line per test.
+
+Suites, in order (each can be chosen with RSHADOW_SUITES=a,b,...):
+
+  build      the audited module, the patched Xen, the test kernels
+  unit       host unit and C-ABI tests of the module (cargo test)
+  lint       rustfmt, clippy (host and hypervisor target)
+  audit      the object audit against deliberately bad objects
+  inputs     bad setup inputs fail clearly and change nothing; a second
+             make rebuilds nothing
+  xtf        every test kernel as dom0 on QEMU-SVM and Bochs-VMX
+  stock      the baseline tests on unpatched Xen (RSHADOW_STOCK=1 or when
+             the stock build already exists)
+
+Ends with "N passed, N failed, N skipped"; exits non-zero on any failure.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TOP = Path(__file__).resolve().parent.parent
+BUILD = Path(os.environ.get("BUILD", TOP / "build"))
+PINNED = BUILD / "pinned"
+results = []
+
+
+def record(status, name, detail="", seconds=None):
+    results.append((status, name))
+    t = f" ({seconds:.1f}s)" if seconds is not None else ""
+    d = f"  {detail}" if detail else ""
+    print(f"{status} {name}{t}{d}", flush=True)
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, shell=isinstance(cmd, str), text=True,
+                          capture_output=True, cwd=kw.pop("cwd", TOP), **kw)
+
+
+def step(name, cmd, env=None):
+    """Runs a command as one test; prints its output tail on failure."""
+    start = time.monotonic()
+    p = sh(cmd, env={**os.environ, **(env or {})})
+    ok = p.returncode == 0
+    record("PASS" if ok else "FAIL", name, seconds=time.monotonic() - start)
+    if not ok:
+        print("\n".join(("    " + l) for l in (p.stdout + p.stderr).splitlines()[-40:]))
+    return ok
+
+
+def suite_build():
+    ok = step("build/module", ["make", "module"])
+    ok = step("build/xen-patched", ["make", "xen"]) and ok
+    step("build/xtf", ["make", "xtf-build"])
+    return ok
+
+
+def suite_unit():
+    start = time.monotonic()
+    # Each test prints "test path::name ... ok|FAILED|ignored": one result
+    # line per test.
+    p = sh(["cargo", "test", "--workspace", "--", "--test-threads=2"])
+    out = p.stdout + p.stderr
+    n = 0
+    for m in re.finditer(r"^test (\S+) \.\.\. (ok|FAILED|ignored)$", out, re.M):
+        n += 1
+        status = {"ok": "PASS", "FAILED": "FAIL", "ignored": "SKIP"}[m.group(2)]
+        record(status, f"unit/{m.group(1)}")
+    if p.returncode != 0 and not any(s == "FAIL" and n.startswith("unit/")
+                                     for s, n in results):
+        record("FAIL", "unit/cargo-test", seconds=time.monotonic() - start)
+        print("\n".join(("    " + l) for l in out.splitlines()[-40:]))
+    elif n == 0:
+        record("FAIL", "unit/cargo-test", "no tests ran")
+
+
+def suite_lint():
+    step("lint/rustfmt", ["cargo", "fmt", "--all", "--", "--check"])
+    step("lint/clippy-host", ["cargo", "clippy", "--workspace", "--all-targets", "--",
+                              "-D", "warnings"])
+    # The hypervisor build of the crate, against the prebuilt core.
+    step("lint/clippy-xen-target", ["cargo", "clippy", "-p", "rust-shadow", "--lib",
+                                    "--target", "x86_64-unknown-none", "--", "-D", "warnings"])
+
+
+def suite_audit():
+    p = sh([str(TOP / "tests/audit/run.sh")])
+    for line in p.stdout.splitlines():
+        m = re.match(r"^(PASS|FAIL) (\S+)(.*)$", line)
+        if m:
+            record(m.group(1), m.group(2), m.group(3).strip())
+        elif line.startswith("    "):
+            print(line)
+    lib = BUILD / "module/librshadow.a"
+    cfg = PINNED / "xen-patched/xen/.config"
+    step("audit/module", [str(TOP / "scripts/audit-module.py"), "--xen-config", str(cfg), str(lib)])
+    step("audit/xen-link", [str(TOP / "scripts/audit-module.py"), "--linked",
+                            str(PINNED / "xen-patched/xen/xen-syms")])
+
+
+def expect_fail(name, cmd, pattern, env=None, unchanged=()):
+    """A bad input must fail, say `pattern`, and leave `unchanged` paths as
+    they were (compared by a listing of names and mtimes)."""
+    def snapshot(paths):
+        snap = []
+        for p in paths:
+            p = Path(p)
+            if p.is_dir():
+                # patches.list is make's bookkeeping, not a tree.
+                snap += [(str(q), q.stat().st_mtime) for q in sorted(p.rglob("*"))
+                         if ".git" not in q.parts and q.name != "patches.list"]
+            elif p.exists():
+                snap.append((str(p), p.stat().st_mtime))
+            else:
+                snap.append((str(p), None))
+        return snap
+    before = snapshot(unchanged)
+    start = time.monotonic()
+    p = sh(cmd, env={**os.environ, **(env or {})})
+    out = p.stdout + p.stderr
+    problems = []
+    if p.returncode == 0:
+        problems.append("succeeded")
+    if not re.search(pattern, out):
+        problems.append(f"message does not match /{pattern}/")
+    if snapshot(unchanged) != before:
+        problems.append("changed files")
+    record("FAIL" if problems else "PASS", name, "; ".join(problems),
+           seconds=time.monotonic() - start)
+    if problems:
+        print("\n".join(("    " + l) for l in out.splitlines()[-20:]))
+
+
+def suite_inputs():
+    tarball = next((BUILD / "dl").glob("xen_*.orig.tar.xz"), None)
+    with tempfile.TemporaryDirectory(prefix="rshadow-inputs-") as tmp:
+        tmp = Path(tmp)
+        env = {"BUILD": str(tmp / "build")}
+        expect_fail("inputs/xen-src-missing", ["make", "xen", "XEN_SRC=/nonexistent/xen"],
+                    r"XEN_SRC=/nonexistent/xen: no such directory", env,
+                    unchanged=[tmp / "build", TOP / "xen-patches"])
+        (tmp / "notxen").mkdir()
+        expect_fail("inputs/xen-src-not-a-tree", ["make", "xen", f"XEN_SRC={tmp}/notxen"],
+                    r"not a Xen source tree", env, unchanged=[tmp / "build"])
+        old = tmp / "xen-4.16/xen"
+        old.mkdir(parents=True)
+        (old / "Makefile").write_text("export XEN_VERSION       = 4\n"
+                                      "export XEN_SUBVERSION    = 16\n")
+        expect_fail("inputs/xen-src-wrong-version", ["make", "xen", f"XEN_SRC={tmp}/xen-4.16"],
+                    r"Xen 4\.16 found, rust-shadow's patches need Xen 4\.17", env,
+                    unchanged=[tmp / "build"])
+        if tarball:
+            bad = tmp / "build/dl" / tarball.name
+            bad.parent.mkdir(parents=True)
+            shutil.copy(tarball, bad)
+            with open(bad, "ab") as f:
+                f.write(b"tampered")
+            expect_fail("inputs/checksum-mismatch", ["make", "xen"],
+                        r"sha256 [0-9a-f]{64} does not match the pinned", env,
+                        unchanged=[bad, tmp / "build/pinned"])
+            bad.unlink()
+            # A patch that does not apply: the series plus one broken patch.
+            patches = tmp / "patches"
+            shutil.copytree(TOP / "xen-patches", patches)
+            (patches / "9999-broken.patch").write_text(
+                "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n"
+                "From: Test <test@invalid>\nDate: Thu, 1 Jan 2026 00:00:00 +0000\n"
+                "Subject: [PATCH] test: does not apply\n\n---\n"
+                "diff --git a/xen/Makefile b/xen/Makefile\n--- a/xen/Makefile\n+++ b/xen/Makefile\n"
+                "@@ -1,3 +1,3 @@\n-this line is not in Xen\n+nor is this one\n context\n")
+            shutil.copy(tarball, bad)
+            expect_fail("inputs/patch-does-not-apply",
+                        [str(TOP / "scripts/xen-source.sh"), "tree",
+                         str(tmp / "build/pinned/xen-patched"), "patched"],
+                        r"patch 9999-broken\.patch does not apply", {**env, "PATCHES": str(patches)},
+                        unchanged=[tmp / "build/pinned"])
+            # The series applies to a user's own tree given as XEN_SRC.
+            src = tmp / "user-xen"
+            src.mkdir()
+            sh(["tar", "-C", str(src), "--strip-components=1", "-xJf", str(tarball)])
+            step("inputs/xen-src-user-tree",
+                 [str(TOP / "scripts/xen-source.sh"), "tree", str(tmp / "t"), "patched"],
+                 env={**env, "XEN_SRC": str(src)})
+        else:
+            record("SKIP", "inputs/checksum-mismatch", "no downloaded tarball")
+
+    # A second make with nothing changed rebuilds neither Xen nor the module.
+    watched = [BUILD / "module/librshadow.a", PINNED / "xen-patched/xen/xen-syms",
+               BUILD / "module/.built", PINNED / "xen-patched/.rshadow-built"]
+    if all(p.exists() for p in watched):
+        before = [p.stat().st_mtime for p in watched]
+        start = time.monotonic()
+        p = sh(["make", "all"])
+        after = [p2.stat().st_mtime for p2 in watched]
+        noisy = [l for l in p.stdout.splitlines() if l.startswith(("  RUST", "  XEN"))]
+        ok = p.returncode == 0 and before == after and not noisy
+        record("PASS" if ok else "FAIL", "inputs/second-make-rebuilds-nothing",
+               "" if ok else f"rebuilt: {noisy or 'mtimes changed'}",
+               seconds=time.monotonic() - start)
+
+
+def run_xtf(name, xen_flavour, extra=()):
+    xen = PINNED / f"xen-{xen_flavour}/xen/xen"
+    cmd = [str(TOP / "tests/xtf/xtf-runner"), "--xen", str(xen), "--flavour", xen_flavour,
+           "--out", str(BUILD / "xtf"), "--logs", str(BUILD / "xtf-logs" / xen_flavour),
+           "--junit", str(BUILD / f"xtf-junit-{xen_flavour}.xml"), *extra]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=TOP)
+    for line in p.stdout:
+        m = re.match(r"^(\S+)\s+(test-\S+)\s+(SUCCESS|SKIP|ERROR|FAILURE|CRASH)\s+(\S+)\s*(.*)$", line)
+        if m:
+            status = {"SUCCESS": "PASS", "SKIP": "SKIP"}.get(m.group(3), "FAIL")
+            detail = m.group(3) if status == "FAIL" else ""
+            record(status, f"{name}/{m.group(1)}/{m.group(2)}",
+                   " ".join(filter(None, [detail, m.group(5)])))
+        elif line.startswith("xtf:"):
+            print(line.rstrip())
+    p.wait()
+
+
+def suite_xtf():
+    run_xtf("xtf", "patched")
+
+
+def suite_stock():
+    if not (os.environ.get("RSHADOW_STOCK") == "1" or (PINNED / "xen-stock/.rshadow-built").exists()):
+        record("SKIP", "stock", "set RSHADOW_STOCK=1 to run the suite on unpatched Xen too")
+        return
+    if step("build/xen-stock", ["make", "xen-stock"]):
+        run_xtf("stock", "stock")
+
+
+SUITES = {"build": suite_build, "unit": suite_unit, "lint": suite_lint,
+          "audit": suite_audit, "inputs": suite_inputs, "xtf": suite_xtf,
+          "stock": suite_stock}
+
+
+def main():
+    chosen = os.environ.get("RSHADOW_SUITES", ",".join(SUITES)).split(",")
+    start = time.monotonic()
+    for name in chosen:
+        if name not in SUITES:
+            sys.exit(f"run-tests: unknown suite {name} (have: {', '.join(SUITES)})")
+        print(f"== {name} ==", flush=True)
+        if name == "build":
+            if not SUITES[name]():
+                print("run-tests: the build failed; later suites would only repeat that")
+                break
+        else:
+            SUITES[name]()
+    passed = sum(s == "PASS" for s, _ in results)
+    failed = sum(s == "FAIL" for s, _ in results)
+    skipped = sum(s == "SKIP" for s, _ in results)
+    print(f"run-tests: total {time.monotonic() - start:.0f}s")
+    print(f"{passed} passed, {failed} failed, {skipped} skipped")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
