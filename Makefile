@@ -8,6 +8,7 @@
 #   all              build the module, the patched Xen and the test kernels
 #   xtf              boot the test kernels (XTF_TESTS=glob XTF_PLATFORMS=list,
 #                    XEN=stock for the unpatched baseline)
+#   smoke            boot the smallest test kernel on both platforms
 #   setup            install what the build and the emulators need (root)
 #
 # Developer targets
@@ -22,6 +23,8 @@
 #   BUILD=<dir>      build directory (default: build/)
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+# rustup installs into ~/.cargo/bin, which a non-login shell may lack.
+export PATH := $(HOME)/.cargo/bin:$(PATH)
 BUILD ?= $(TOP)/build
 NPROC ?= $(shell nproc)
 export BUILD
@@ -56,7 +59,7 @@ xen-edited = $(if $(wildcard $(1)/.rshadow-built),$(shell find $(1)/xen \
     \( -name '*.[chS]' -o -name Makefile -o -name 'Kconfig*' -o -name '*.mk' \) \
     -newer $(1)/.rshadow-built -print -quit 2>/dev/null))
 
-.PHONY: all run test setup module xen xen-stock xtf xtf-build audit \
+.PHONY: all run test setup module xen xen-stock xtf xtf-build smoke audit \
         refresh-patches xen-reset docker-test clean distclean FORCE
 
 all: module xen xtf-build
@@ -130,6 +133,12 @@ xtf: xtf-build $(if $(filter stock,$(XEN)),xen-stock,xen)
 	$(TOP)/tests/xtf/xtf-runner --xen $(XEN_IMAGE) --flavour $(XEN) \
 	    --out $(XTF_OUT) --logs $(BUILD)/xtf-logs/$(XEN) \
 	    --junit $(BUILD)/xtf-junit-$(XEN).xml
+
+# Boot smoke: the patched Xen boots on both platforms, the module prints its
+# banner (the runner requires it of every patched run) and dom0 reports.
+smoke: setup-if-root xtf-build xen
+	$(TOP)/tests/xtf/xtf-runner --xen $(PATCHED)/xen/xen --flavour patched \
+	    --out $(XTF_OUT) --tests 'example' --logs $(BUILD)/xtf-logs/smoke
 
 run: setup-if-root all
 	$(TOP)/scripts/run-demo.sh $(PATCHED)/xen/xen $(XTF_OUT)

@@ -66,7 +66,9 @@ say "rust: $(rustc --version)"
 # Monitor Trap Flag exits, and Debian 13's binaries need a newer glibc, so
 # Bochs runs from a minimal Debian 13 chroot.
 BOCHS_ROOT=${RSHADOW_BOCHS_ROOT:-/opt/rust-shadow/bochs-trixie}
-if [ ! -x "$BOCHS_ROOT/usr/bin/bochs-bin" ]; then
+if [ -n "${RSHADOW_SKIP_BOCHS:-}" ]; then
+    say "skipping Bochs (RSHADOW_SKIP_BOCHS)"
+elif [ ! -x "$BOCHS_ROOT/usr/bin/bochs-bin" ]; then
     say "installing Bochs 3.0 into $BOCHS_ROOT (Debian 13 chroot, about 1 minute)"
     tmp=$BOCHS_ROOT.new
     rm -rf "$tmp"
@@ -86,5 +88,6 @@ if [ ! -x "$BOCHS_ROOT/usr/bin/bochs-bin" ]; then
     mv "$tmp" "$BOCHS_ROOT"
     rm -f "$tmp.log"
 fi
-say "bochs: $(chroot "$BOCHS_ROOT" dpkg-query -W -f='${Version}' bochs 2>/dev/null)"
+[ -n "${RSHADOW_SKIP_BOCHS:-}" ] ||
+    say "bochs: $(chroot "$BOCHS_ROOT" dpkg-query -W -f='${Version}' bochs 2>/dev/null)"
 say "done"
