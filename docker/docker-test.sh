@@ -18,6 +18,9 @@ trap 'rm -rf "$ctx"' EXIT
 rustup=$(command -v rustup || echo "$HOME/.cargo/bin/rustup")
 [ -x "$rustup" ] || { echo "docker-test: rustup not found on the host" >&2; exit 1; }
 cp "$rustup" "$ctx/rustup-init"
+# Trust what the host trusts beyond Debian's bundle (a TLS-inspecting proxy's
+# CA, for instance), or the toolchain download fails inside the container.
+cp /usr/local/share/ca-certificates/*.crt "$ctx/docker/extra-ca/" 2>/dev/null || true
 
 echo "docker-test: building image $image"
 docker build -q -t "$image" -f "$ctx/docker/Dockerfile" "$ctx" >/dev/null

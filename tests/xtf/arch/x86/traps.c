@@ -49,11 +49,10 @@ void set_trap_hook(unsigned int vector, trap_hook_t hook)
 
 void traps_init(void)
 {
-    struct {
-        uint16_t pad[3];
+    const struct __attribute__((__packed__)) {
         uint16_t limit;
         unsigned long base;
-    } __aligned(8) ptr = {
+    } ptr = {
         .limit = sizeof(idt) - 1,
         .base = (unsigned long)idt,
     };
@@ -74,7 +73,8 @@ void traps_init(void)
         };
     }
 
-    asm volatile ("lidt %0" :: "m" (ptr.limit));
+    /* The whole descriptor is the operand, so no store to it is dropped. */
+    asm volatile ("lidt %0" :: "m" (ptr));
 }
 
 static bool fixup_from_extable(struct cpu_regs *regs)
@@ -101,7 +101,14 @@ void do_exception(struct cpu_regs *regs)
     last_exc.error_code = regs->error_code;
     last_exc.ip = regs->ip;
     last_exc.cr2 = vec == X86_EXC_PF ? read_cr2() : 0;
-    last_exc.dr6 = vec == X86_EXC_DB ? read_dr6() : 0;
+    if ( vec == X86_EXC_DB )
+    {
+        /* DR6 is sticky: clear it so the next #DB reports only itself. */
+        last_exc.dr6 = read_dr6();
+        write_dr6(X86_DR6_DEFAULT);
+    }
+    else
+        last_exc.dr6 = 0;
 
     if ( hooks[vec] && hooks[vec](regs) )
         return;

@@ -48,6 +48,8 @@
 /* DR6 bits. */
 #define X86_DR6_B0       0x00000001
 #define X86_DR6_BS       0x00004000
+#define X86_DR6_DEFAULT  0xffff0ff0   /* All reserved bits set, no events. */
+#define X86_DR7_DEFAULT  0x00000400
 
 #ifndef __ASSEMBLY__
 
