@@ -9,13 +9,13 @@ set -eu
 APT_PACKAGES="
     bc bison build-essential ca-certificates clang cpio curl debootstrap
     dpkg-dev flex gawk git grub-common grub-pc-bin libclang-dev llvm make
-    mtools python3 qemu-system-x86 xorriso xz-utils
+    mmdebstrap mtools python3 qemu-system-x86 xorriso xz-utils
 "
 
 say() { printf 'setup: %s\n' "$*"; }
 
 if [ "$(id -u)" != 0 ]; then
-    echo "setup: must run as root (apt packages, deb-src, debootstrap)" >&2
+    echo "setup: must run as root (apt packages, deb-src, the Bochs directory)" >&2
     exit 1
 fi
 
@@ -28,6 +28,7 @@ if [ -f "$SRC_LIST" ] && ! grep -q '^Types:.*deb-src' "$SRC_LIST"; then
     sed -i 's/^Types: deb$/Types: deb deb-src/' "$SRC_LIST"
     ADDED_SRC=1
 elif [ -f /etc/apt/sources.list ] && ! grep -q '^deb-src' /etc/apt/sources.list \
+     && [ ! -f /etc/apt/sources.list.d/rshadow-src.list ] \
      && grep -q '^deb ' /etc/apt/sources.list; then
     say "enabling deb-src in /etc/apt/sources.list"
     sed -n 's/^deb /deb-src /p' /etc/apt/sources.list > /etc/apt/sources.list.d/rshadow-src.list
@@ -64,30 +65,30 @@ say "rust: $(rustc --version)"
 
 # Bochs 3.0 for the VMX platform.  Debian 12's Bochs 2.7 never delivers
 # Monitor Trap Flag exits, and Debian 13's binaries need a newer glibc, so
-# Bochs runs from a minimal Debian 13 chroot.
+# Bochs runs from a directory holding Debian 13's Bochs and the libraries it
+# needs.
 BOCHS_ROOT=${RSHADOW_BOCHS_ROOT:-/opt/rust-shadow/bochs-trixie}
 if [ -n "${RSHADOW_SKIP_BOCHS:-}" ]; then
     say "skipping Bochs (RSHADOW_SKIP_BOCHS)"
 elif [ ! -x "$BOCHS_ROOT/usr/bin/bochs-bin" ]; then
-    say "installing Bochs 3.0 into $BOCHS_ROOT (Debian 13 chroot, about 1 minute)"
+    say "installing Bochs 3.0 into $BOCHS_ROOT (Debian 13 packages, extracted)"
     tmp=$BOCHS_ROOT.new
     rm -rf "$tmp"
     mkdir -p "$(dirname "$BOCHS_ROOT")"
-    debootstrap --variant=minbase trixie "$tmp" >"$tmp.log" 2>&1 ||
-        { tail -20 "$tmp.log" >&2; echo "setup: debootstrap trixie failed" >&2; exit 1; }
-    mount -t proc proc "$tmp/proc"
-    if ! chroot "$tmp" apt-get install -y -qq --no-install-recommends \
-            bochs bochs-term bochsbios vgabios >>"$tmp.log" 2>&1; then
-        umount "$tmp/proc"
+    # Extract only: no maintainer scripts, no device nodes, no mounts, so it
+    # works unprivileged (in a container too).  Bochs runs in it with chroot.
+    if ! mmdebstrap --mode=chrootless --variant=extract \
+            --aptopt='APT::Install-Recommends "false"' \
+            --include=bochs,bochs-term,bochsbios,vgabios,ncurses-base \
+            trixie "$tmp" >"$tmp.log" 2>&1; then
         tail -20 "$tmp.log" >&2
-        echo "setup: installing Bochs in the chroot failed" >&2
+        echo "setup: extracting Debian 13's Bochs failed (log: $tmp.log)" >&2
         exit 1
     fi
-    umount "$tmp/proc"
-    rm -rf "$tmp/var/cache/apt/archives"/*.deb
+    mkdir -p "$tmp/var/tmp"
     mv "$tmp" "$BOCHS_ROOT"
     rm -f "$tmp.log"
 fi
 [ -n "${RSHADOW_SKIP_BOCHS:-}" ] ||
-    say "bochs: $(chroot "$BOCHS_ROOT" dpkg-query -W -f='${Version}' bochs 2>/dev/null)"
+    say "bochs: $(chroot "$BOCHS_ROOT" bochs-bin --help 2>&1 | grep -o 'Bochs x86 Emulator [0-9.]*')"
 say "done"
