@@ -36,7 +36,9 @@ fn main() {
         ])
         .clang_arg(format!("-I{}", clang_builtin_include().display()))
         .use_core()
-        .allowlist_function("rshadow_.*")
+        // Only the leaf services are foreign to the crate; the entry points
+        // are defined in Rust and checked against the header in `abi`.
+        .allowlist_function("rshadow_xen_.*")
         .allowlist_type("rshadow_.*")
         .allowlist_var("RSHADOW_.*")
         .layout_tests(true)
@@ -49,6 +51,25 @@ fn main() {
     bindings
         .write_to_file(out.join("bindings.rs"))
         .expect("cannot write bindings.rs");
+
+    // The header's declarations of the functions Rust implements, for the
+    // compile-time signature checks in src/abi.rs.
+    bindgen::Builder::default()
+        .header(header.to_string_lossy())
+        .clang_args([
+            "--target=x86_64-unknown-linux-gnu",
+            "-ffreestanding",
+            "-nostdinc",
+        ])
+        .clang_arg(format!("-I{}", clang_builtin_include().display()))
+        .use_core()
+        .allowlist_function("rshadow_.*")
+        .blocklist_function("rshadow_xen_.*")
+        .allowlist_recursively(false)
+        .generate()
+        .expect("bindgen failed on rust-shadow/include/rshadow_abi.h")
+        .write_to_file(out.join("entry_points.rs"))
+        .expect("cannot write entry_points.rs");
 
     if target_os != "none" {
         let fake = manifest.join("fake-xen");

@@ -10,7 +10,9 @@
  *  - structures hold fixed-width integers only (no enums, no bool, no
  *    pointers to Xen-internal types), so both sides agree on every byte;
  *  - "rshadow_xen_*" functions are leaf services Xen implements for Rust;
- *    every other function is implemented in Rust and called from C.
+ *    every other function is implemented in Rust and called from C;
+ *  - the module keeps no global state: everything lives in the per-domain
+ *    and per-vCPU blocks below, which Xen allocates and frees.
  */
 #ifndef RSHADOW_ABI_H
 #define RSHADOW_ABI_H
@@ -22,7 +24,9 @@
 #include <stdint.h>
 #endif
 
-#define RSHADOW_ABI_VERSION 1
+#define RSHADOW_ABI_VERSION 2
+
+/* ---- Logging ---- */
 
 /* Log levels of rshadow_xen_log(): the first four in Xen's XENLOG_* order. */
 #define RSHADOW_LOG_ERR     0
@@ -33,6 +37,8 @@
 #define RSHADOW_LOG_LEVEL_MASK 0xffu
 /* Or-ed into the level when a guest caused the line: Xen rate-limits it. */
 #define RSHADOW_LOG_GUEST   (1u << 8)
+
+/* ---- Boot ---- */
 
 /* struct rshadow_platform.hvm: which HVM implementation Xen started. */
 #define RSHADOW_HVM_NONE 0
@@ -52,13 +58,333 @@ struct rshadow_platform {
     uint32_t pad;
 };
 
-/* ---- Implemented in Rust ---- */
+/* ---- Watches and records (mirrored by the public domctl interface) ---- */
+
+/* Access kinds a watch traps (same values as XEN_RSHADOW_ACCESS_*). */
+#define RSHADOW_ACCESS_R (1u << 0)
+#define RSHADOW_ACCESS_W (1u << 1)
+#define RSHADOW_ACCESS_X (1u << 2)
+
+/* Limits (same values as the public XEN_RSHADOW_* limits). */
+#define RSHADOW_MAX_WATCHES      4096   /* ranges per domain */
+#define RSHADOW_MAX_WATCH_FRAMES (1u << 20) /* frames per range */
+#define RSHADOW_MAX_STEPS        4096   /* step budget per access */
+#define RSHADOW_RING_MIN         16     /* records per vCPU ring ... */
+#define RSHADOW_RING_MAX         65536  /* ... a power of two */
+
+/* struct rshadow_record.kind */
+#define RSHADOW_REC_READ  1   /* data read */
+#define RSHADOW_REC_WRITE 2   /* data write */
+#define RSHADOW_REC_RMW   3   /* atomic read-modify-write (value: new) */
+#define RSHADOW_REC_EXEC  4   /* instruction fetch (value: first bytes) */
+#define RSHADOW_REC_STEP  5   /* one single-stepped instruction */
+#define RSHADOW_REC_ERROR 6   /* a watched access rust-shadow gave up on */
+
+/* struct rshadow_record.flags */
+#define RSHADOW_RECF_VALUE    (1u << 0) /* value is valid */
+#define RSHADOW_RECF_STRADDLE (1u << 1) /* access crosses a page boundary */
+#define RSHADOW_RECF_FAILED   (1u << 2) /* cmpxchg compare failed */
+
+/* struct rshadow_record.mode: CPU mode, with the CPL in bits 4-5. */
+#define RSHADOW_MODE_REAL   1
+#define RSHADOW_MODE_VM86   2
+#define RSHADOW_MODE_PROT16 3
+#define RSHADOW_MODE_PROT32 4
+#define RSHADOW_MODE_LONG64 5
+#define RSHADOW_MODE_CPL_SHIFT 4
+
+/* struct rshadow_record.extra for RSHADOW_REC_ERROR: what happened. */
+#define RSHADOW_ERR_UNHANDLEABLE  1 /* x86_emulate could not emulate it */
+#define RSHADOW_ERR_EVENT         2 /* access during event delivery */
+#define RSHADOW_ERR_EXCEPTION     3 /* emulation raised an unexpected event */
 
 /*
- * Called once from an initcall after HVM support has been set up.  Returns 0,
- * or -EINVAL if the caller's ABI version does not match the module's.
+ * One trace record: 64 bytes, identical in layout to the public struct
+ * xen_rshadow_record (the glue checks that at build time).
  */
-int32_t rshadow_boot(const struct rshadow_platform *plat);
+struct rshadow_record {
+    uint64_t seq;      /* Per-vCPU sequence number; gaps are drops. */
+    uint64_t time;     /* Xen system time, ns. */
+    uint64_t rip;      /* Access: the emulated instruction.  Step: the
+                          instruction the guest runs next. */
+    uint64_t linear;   /* Access: linear address. */
+    uint64_t gfn;      /* Access: guest frame. */
+    uint64_t value;    /* Access: the value, if RSHADOW_RECF_VALUE. */
+    uint64_t rflags;   /* RFLAGS after the access or step. */
+    uint16_t vcpu;
+    uint8_t kind;      /* RSHADOW_REC_* */
+    uint8_t size;      /* Access size in bytes. */
+    uint8_t mode;      /* RSHADOW_MODE_* | cpl << RSHADOW_MODE_CPL_SHIFT */
+    uint8_t flags;     /* RSHADOW_RECF_* */
+    uint16_t extra;    /* Step: index within its window.  Error: RSHADOW_ERR_*. */
+};
+
+/* One watch as the control interface lists it. */
+struct rshadow_watch_info {
+    uint64_t first_gfn;
+    uint64_t nr_frames;
+    uint32_t access;       /* RSHADOW_ACCESS_* */
+    uint32_t steps;
+    uint32_t flags;        /* RSHADOW_WATCHF_* */
+    uint32_t pad;
+};
+#define RSHADOW_WATCHF_DISABLED (1u << 0) /* switched off after an error */
+
+/* Statistics (same layout as the public struct xen_rshadow_stats). */
+struct rshadow_stats {
+    uint64_t watched_faults;   /* faults on watched frames */
+    uint64_t emulated;         /* of which emulated successfully */
+    uint64_t records;          /* records written to the rings */
+    uint64_t dropped;          /* records dropped because a ring was full */
+    uint64_t steps;            /* single-steps recorded */
+    uint64_t errors;           /* watched accesses given up on */
+    uint64_t watches;          /* ranges currently watched */
+    uint64_t watched_frames;   /* frames in those ranges */
+};
+
+/* ---- Per-domain and per-vCPU state ---- */
+
+/*
+ * Opaque blocks the module keeps its state in.  Xen allocates them with at
+ * least these sizes and this alignment (the module checks at compile time
+ * that its state fits) and passes them to every call.
+ */
+#define RSHADOW_DOMAIN_STATE_SIZE (160u * 1024)
+#define RSHADOW_VCPU_STATE_SIZE   512u
+#define RSHADOW_STATE_ALIGN       64u
+struct rshadow_domain;
+struct rshadow_vcpu;
+
+/* Facts about a domain, gathered by Xen for the control validators. */
+struct rshadow_dom_facts {
+    uint32_t domid;
+    uint32_t flags;        /* RSHADOW_DOMF_* */
+    uint32_t hvm;          /* RSHADOW_HVM_* of the platform */
+    uint32_t nr_vcpus;
+    uint64_t max_gfn;      /* Highest frame the domain's p2m maps. */
+    uint64_t xen_handle;   /* struct domain *, for the leaf services. */
+};
+#define RSHADOW_DOMF_HVM     (1u << 0)
+#define RSHADOW_DOMF_HAP     (1u << 1)
+#define RSHADOW_DOMF_MTF     (1u << 2) /* Stepping with MTF possible. */
+#define RSHADOW_DOMF_ENABLED (1u << 3) /* rust-shadow is on for it. */
+
+/* Control operations (same values as XEN_DOMCTL_RSHADOW_OP_*). */
+#define RSHADOW_OP_ENABLE        1
+#define RSHADOW_OP_DISABLE       2
+#define RSHADOW_OP_ADD_WATCH     3
+#define RSHADOW_OP_REMOVE_WATCH  4
+#define RSHADOW_OP_LIST_WATCHES  5
+#define RSHADOW_OP_READ_TRACE    6
+#define RSHADOW_OP_GET_STATS     7
+#define RSHADOW_OP_RESET         8
+
+/* A control request, copied by Xen from the caller's domctl. */
+struct rshadow_ctl {
+    uint32_t op;           /* RSHADOW_OP_* */
+    uint32_t vcpu;         /* READ_TRACE */
+    uint64_t first_gfn;    /* ADD/REMOVE_WATCH */
+    uint64_t nr_frames;    /* ADD/REMOVE_WATCH */
+    uint32_t access;       /* ADD_WATCH */
+    uint32_t steps;        /* ADD_WATCH */
+    uint32_t nr;           /* ENABLE: ring records; LIST/READ: capacity */
+    uint32_t start;        /* LIST_WATCHES: first index */
+    uint64_t buf;          /* LIST/READ: guest buffer (linear address) */
+    uint32_t flags;        /* Must be 0. */
+    uint32_t pad;          /* Must be 0. */
+};
+
+/*
+ * Checks a control request against the domain's facts and state without
+ * changing anything.  dom is NULL while the domain is not enabled.
+ * Returns 0 or a negative errno (the table in README.md).
+ */
+int32_t rshadow_ctl_check(const struct rshadow_domain *dom,
+                          const struct rshadow_dom_facts *facts,
+                          const struct rshadow_ctl *req);
+
+/* Sets up fresh state blocks (ENABLE, after rshadow_ctl_check). */
+void rshadow_domain_init(struct rshadow_domain *dom,
+                         const struct rshadow_dom_facts *facts);
+/*
+ * ring points to `records` records (a valid ring size) that stay allocated
+ * until the vCPU block is freed.
+ */
+void rshadow_vcpu_init(struct rshadow_vcpu *vcpu, uint32_t vcpu_id,
+                       struct rshadow_record *ring, uint32_t records);
+
+/*
+ * Applies ADD_WATCH, REMOVE_WATCH or RESET (which removes every watch and
+ * empties the trace) with the paging lock held.  Fills *revoke with the
+ * frame range whose shadow mappings Xen must now revoke (nr_frames 0 if
+ * none).  Returns 0 or a negative errno; on error nothing changed.
+ */
+struct rshadow_revoke {
+    uint64_t first_gfn;
+    uint64_t nr_frames;
+};
+int32_t rshadow_ctl_apply(struct rshadow_domain *dom,
+                          const struct rshadow_ctl *req,
+                          struct rshadow_revoke *revoke);
+
+/* Number of watch ranges, and copies up to `max` of them from `start`. */
+uint32_t rshadow_watch_count(const struct rshadow_domain *dom);
+uint32_t rshadow_watch_list(const struct rshadow_domain *dom, uint32_t start,
+                            struct rshadow_watch_info *out, uint32_t max);
+
+/*
+ * Copies up to `max` waiting records of a vCPU's ring, `skip` records after
+ * the oldest, without consuming them; rshadow_trace_consume() releases them
+ * once Xen has copied them out.  rshadow_trace_dropped() returns and resets
+ * the drop count.
+ */
+uint32_t rshadow_trace_peek(const struct rshadow_vcpu *vcpu, uint32_t skip,
+                            struct rshadow_record *out, uint32_t max);
+void rshadow_trace_consume(const struct rshadow_vcpu *vcpu, uint32_t n);
+uint64_t rshadow_trace_dropped(const struct rshadow_vcpu *vcpu);
+void rshadow_trace_clear(const struct rshadow_vcpu *vcpu);
+
+/* Adds a vCPU's counters into *stats. */
+void rshadow_vcpu_stats(const struct rshadow_vcpu *vcpu,
+                        struct rshadow_stats *stats);
+/* Fills the domain-wide fields of *stats (watches, watched_frames). */
+void rshadow_domain_stats(const struct rshadow_domain *dom,
+                          struct rshadow_stats *stats);
+
+/* ---- The shadow fault path ---- */
+
+/*
+ * _sh_propagate(): the shadow L1 flags for a guest frame.  Called only
+ * while the domain has watches, with the paging lock held; returns `flags`
+ * with _PAGE_PRESENT or _PAGE_RW cleared as the frame's watch requires.
+ */
+#define RSHADOW_PTE_PRESENT (1u << 0)
+#define RSHADOW_PTE_RW      (1u << 1)
+uint32_t rshadow_l1_flags(const struct rshadow_domain *dom, uint64_t gfn,
+                          uint32_t flags);
+
+/* x86 #PF error code bits, as sh_page_fault() sees them. */
+#define RSHADOW_PFEC_PRESENT (1u << 0)
+#define RSHADOW_PFEC_WRITE   (1u << 1)
+#define RSHADOW_PFEC_USER    (1u << 2)
+#define RSHADOW_PFEC_FETCH   (1u << 4)
+
+/*
+ * A watched fault in flight: filled by rshadow_fault_check(), then by Xen
+ * with the accesses x86_emulate made, then read by rshadow_emulation_tail().
+ */
+#define RSHADOW_MAX_ACCESSES 8
+struct rshadow_access {
+    uint64_t linear;
+    uint64_t gfn;          /* Frame of the first byte. */
+    uint64_t value;        /* Up to 8 bytes, little endian. */
+    uint8_t kind;          /* RSHADOW_REC_READ/WRITE/RMW/EXEC */
+    uint8_t size;
+    uint8_t flags;         /* RSHADOW_RECF_* */
+    uint8_t pad[5];
+    uint64_t gfn_last;     /* Frame of the last byte. */
+};
+struct rshadow_fault {
+    uint64_t gfn;          /* Faulting frame. */
+    uint64_t va;           /* Faulting linear address. */
+    uint64_t rip;          /* Instruction, before emulation. */
+    uint32_t pfec;         /* RSHADOW_PFEC_* */
+    uint32_t access;       /* The watch's active RSHADOW_ACCESS_* */
+    uint32_t steps;        /* The watch's step budget. */
+    uint32_t watch;        /* Index of the watch. */
+    uint8_t mode;          /* RSHADOW_MODE_* | cpl << RSHADOW_MODE_CPL_SHIFT */
+    uint8_t nr_accesses;
+    uint8_t overflow;      /* Accesses beyond RSHADOW_MAX_ACCESSES. */
+    uint8_t pad[5];
+    struct rshadow_access accesses[RSHADOW_MAX_ACCESSES];
+};
+
+/*
+ * sh_page_fault(), after the shadow entry is propagated, with the paging
+ * lock held: returns 1 and fills *fault if the fault hit a frame whose
+ * shadow entry is hidden by a watch, so it must be emulated; 0 otherwise.
+ */
+int32_t rshadow_fault_check(const struct rshadow_domain *dom, uint64_t gfn,
+                            uint64_t va, uint32_t pfec,
+                            struct rshadow_fault *fault);
+
+/* x86_emulate() results (X86EMUL_*) and event types the tail tells apart. */
+#define RSHADOW_EMUL_OKAY           0
+#define RSHADOW_EMUL_UNHANDLEABLE   1
+#define RSHADOW_EMUL_EXCEPTION      2
+#define RSHADOW_EMUL_RETRY          3
+#define RSHADOW_EMUL_DONE           4
+#define RSHADOW_EMUL_UNIMPLEMENTED  5
+#define RSHADOW_EMUL_UNRECOGNIZED   6
+#define RSHADOW_EVENT_HW_EXCEPTION  3 /* X86_EVENTTYPE_HW_EXCEPTION */
+#define RSHADOW_VEC_GP              13
+#define RSHADOW_VEC_SS              12
+#define RSHADOW_VEC_PF              14
+
+/* What sh_page_fault() knows after x86_emulate() returned. */
+struct rshadow_tail_in {
+    int32_t rc;            /* RSHADOW_EMUL_* */
+    uint8_t event_type;    /* ctxt.event.type, when rc is EXCEPTION */
+    uint8_t event_vector;
+    uint8_t fast_emul;     /* Reached through the fast-emulation path. */
+    uint8_t is_pt;         /* sh_mfn_is_a_page_table(gmfn) */
+    int32_t event_error_code;
+    uint8_t singlestep;    /* ctxt.retire.singlestep: the guest's own TF */
+    uint8_t retire_raw;    /* ctxt.retire.raw != 0 */
+    uint8_t guest_levels;  /* GUEST_PAGING_LEVELS of this shadow mode */
+    uint8_t watched;       /* The fault was a watched one (*fault valid). */
+    uint32_t pad;
+    uint64_t rip;          /* Guest RIP after the emulation. */
+    uint64_t rflags;       /* Guest RFLAGS after the emulation. */
+};
+
+/* What Xen does next: a set of RSHADOW_TAIL_* actions. */
+#define RSHADOW_TAIL_INJECT_EVENT (1u << 0) /* hvm_inject_event(ctxt.event) */
+#define RSHADOW_TAIL_UNSHADOW     (1u << 1) /* shadow_remove_all_shadows(gmfn) */
+#define RSHADOW_TAIL_FAST_FAIL    (1u << 2) /* last_write_emul_ok = 0 */
+#define RSHADOW_TAIL_FAST_RECORD  (1u << 3) /* remember frame for fast path */
+#define RSHADOW_TAIL_INJECT_DB    (1u << 4) /* #DB for the guest's own TF */
+#define RSHADOW_TAIL_PAE_EXTRA    (1u << 5) /* try the PAE second half */
+#define RSHADOW_TAIL_FAILED       (1u << 6) /* emulation failed: skip to done */
+#define RSHADOW_TAIL_DISABLE      (1u << 7) /* rshadow_watch_disable(fault) */
+#define RSHADOW_TAIL_STEP         (1u << 8) /* arm stepping (steps below) */
+struct rshadow_tail_out {
+    uint32_t actions;      /* RSHADOW_TAIL_* */
+    uint32_t steps;        /* With RSHADOW_TAIL_STEP: the budget. */
+};
+
+/*
+ * The emulation tail of sh_page_fault(): decides, from the emulation's
+ * outcome, what Xen does next, and records a watched fault's accesses.
+ * vcpu is NULL when the domain is not enabled; fault is NULL unless
+ * in->watched.  Called with the paging lock held when in->watched.
+ */
+void rshadow_emulation_tail(const struct rshadow_vcpu *vcpu,
+                            const struct rshadow_domain *dom,
+                            const struct rshadow_fault *fault,
+                            const struct rshadow_tail_in *in,
+                            struct rshadow_tail_out *out);
+
+/*
+ * One more instruction of the PAE second-half search: in->rc is its
+ * result, in->retire_raw and in->singlestep as above; in->is_pt says
+ * whether it wrote a page table (last_write_was_pt).  Returns 1 to go on,
+ * 0 to stop, with RSHADOW_TAIL_INJECT_DB in *actions if the guest's TF
+ * wants a #DB.
+ */
+int32_t rshadow_pae_extra(const struct rshadow_tail_in *in, uint32_t *actions);
+
+/*
+ * A watched fault that cannot be emulated at all (an event is being
+ * delivered): records an error and says so; Xen then disables the watch.
+ */
+void rshadow_fault_abandon(const struct rshadow_vcpu *vcpu,
+                           const struct rshadow_fault *fault, uint32_t reason,
+                           uint64_t rflags);
+
+/* Switches the watch off (paging lock held); returns its range in *revoke. */
+void rshadow_watch_disable(struct rshadow_domain *dom, uint32_t watch,
+                           struct rshadow_revoke *revoke);
 
 /* ---- Leaf services implemented by Xen ---- */
 
@@ -71,8 +397,19 @@ void rshadow_xen_log(uint32_t level, const char *msg, size_t len);
 /* Xen's system time, in nanoseconds. */
 uint64_t rshadow_xen_now(void);
 
+/* Whether the domain's frame is ordinary RAM the guest may use. */
+int32_t rshadow_xen_gfn_is_ram(uint64_t xen_handle, uint64_t gfn);
+
 /* End in Xen's panic(); never returns. */
 __attribute__((__noreturn__))
 void rshadow_xen_panic(const char *msg, size_t len);
+
+/* ---- Boot ---- */
+
+/*
+ * Called once from an initcall after HVM support has been set up.  Returns 0,
+ * or -EINVAL if the caller's ABI version does not match the module's.
+ */
+int32_t rshadow_boot(const struct rshadow_platform *plat);
 
 #endif /* RSHADOW_ABI_H */

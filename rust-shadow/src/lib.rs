@@ -16,9 +16,13 @@
 #[cfg(not(target_os = "none"))]
 extern crate std;
 
+mod abi;
 pub mod bindings;
 pub mod boot;
+pub mod errno;
 pub mod logline;
+pub mod ring;
+pub mod watch;
 pub mod xen;
 
 /// Inside Xen a panic is a host crash, so every path a guest or a control

@@ -9,8 +9,9 @@
 
 use rshadow::bindings::{
     RSHADOW_ABI_VERSION, RSHADOW_HVM_NONE, RSHADOW_HVM_SVM, RSHADOW_HVM_VMX, RSHADOW_PLAT_HAP,
-    RSHADOW_PLAT_MTF, RSHADOW_PLAT_SHADOW, rshadow_boot, rshadow_platform,
+    RSHADOW_PLAT_MTF, RSHADOW_PLAT_SHADOW, rshadow_platform,
 };
+use rshadow::boot::rshadow_boot;
 use std::sync::Mutex;
 
 unsafe extern "C" {
@@ -49,7 +50,8 @@ fn banner_on_vmx_with_mtf() {
         RSHADOW_PLAT_MTF | RSHADOW_PLAT_SHADOW | RSHADOW_PLAT_HAP,
     )));
     assert_eq!(rc, 0);
-    assert!(log.contains("rust-shadow: module alive, ABI 1"), "{log}");
+    let alive = format!("rust-shadow: module alive, ABI {RSHADOW_ABI_VERSION}");
+    assert!(log.contains(&alive), "{log}");
     assert!(log.contains("stepping: MTF available"), "{log}");
     assert!(log.contains("paging: shadow (HAP also present)"), "{log}");
     // Boot lines carry no level prefix, so Xen prints them by default.
@@ -80,8 +82,9 @@ fn rejects_null_and_abi_mismatch() {
     p.abi_version = RSHADOW_ABI_VERSION + 1;
     let (rc, log) = boot(Some(&p));
     assert_eq!(rc, -22);
-    assert!(
-        log.starts_with("<0>rust-shadow: ABI mismatch: Xen 2, module 1"),
-        "{log}"
+    let msg = format!(
+        "<0>rust-shadow: ABI mismatch: Xen {}, module {RSHADOW_ABI_VERSION}",
+        RSHADOW_ABI_VERSION + 1
     );
+    assert!(log.starts_with(&msg), "{log}");
 }

@@ -1,0 +1,381 @@
+//! The per-domain watch set: which guest frames are watched, for which kinds
+//! of access, and with what step budget.
+//!
+//! Ranges are kept sorted and disjoint in a fixed-size table, so a lookup is
+//! a binary search with no allocation.  In front of it sits a bitmap filter
+//! over 16-frame granules: a frame whose granule bit is clear is certainly
+//! unwatched, which makes the common case, a miss, a handful of
+//! instructions whatever the table holds.
+//!
+//! Locking: Xen's glue calls the mutating methods with the domain's paging
+//! lock held, and every lookup happens under the same lock (shadow
+//! propagation and the fault path already hold it).
+
+use bitflags::bitflags;
+
+use crate::bindings;
+use crate::errno::{CtlResult, Errno};
+
+/// Most ranges one domain may watch.
+pub const MAX_WATCHES: usize = bindings::RSHADOW_MAX_WATCHES as usize;
+
+/// Frames per filter granule, as a shift.
+const GRANULE_SHIFT: u32 = 4;
+/// Bits in the filter; a power of two.
+const FILTER_BITS: usize = 32768;
+const FILTER_WORDS: usize = FILTER_BITS / 64;
+
+bitflags! {
+    /// Kinds of access a watch traps.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+    pub struct Access: u32 {
+        /// Data reads.
+        const READ = bindings::RSHADOW_ACCESS_R;
+        /// Data writes.
+        const WRITE = bindings::RSHADOW_ACCESS_W;
+        /// Instruction fetches.
+        const EXEC = bindings::RSHADOW_ACCESS_X;
+    }
+}
+
+impl Access {
+    /// Whether the shadow entry must be not present (reads and fetches are
+    /// only caught that way); a write-only watch leaves it present,
+    /// read-only.
+    pub const fn needs_not_present(self) -> bool {
+        self.intersects(Access::READ.union(Access::EXEC))
+    }
+}
+
+/// One watched range of guest frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Watch {
+    /// First frame.
+    pub first: u64,
+    /// Last frame, inclusive.
+    pub last: u64,
+    /// Accesses that are trapped and recorded.
+    pub access: Access,
+    /// Instructions to single-step after each recorded access.
+    pub steps: u32,
+    /// Set when the watch was switched off because an access to it could
+    /// not be emulated; it then traps nothing.
+    pub disabled: bool,
+}
+
+impl Watch {
+    const EMPTY: Watch = Watch {
+        first: 0,
+        last: 0,
+        access: Access::empty(),
+        steps: 0,
+        disabled: false,
+    };
+
+    /// Number of frames.
+    pub const fn frames(&self) -> u64 {
+        // last >= first always holds for a stored watch.
+        self.last.wrapping_sub(self.first).wrapping_add(1)
+    }
+
+    /// The access kinds that currently trap.
+    pub const fn active_access(&self) -> Access {
+        if self.disabled {
+            Access::empty()
+        } else {
+            self.access
+        }
+    }
+}
+
+/// The watch table of one domain.
+pub struct WatchSet {
+    len: usize,
+    ranges: [Watch; MAX_WATCHES],
+    filter: [u64; FILTER_WORDS],
+}
+
+impl Default for WatchSet {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[inline(always)]
+fn granule_bit(gfn: u64) -> usize {
+    // Masked, so the index is in bounds even under speculation.
+    (gfn >> GRANULE_SHIFT) as usize & (FILTER_BITS - 1)
+}
+
+impl WatchSet {
+    /// An empty set.
+    pub const fn new() -> Self {
+        Self {
+            len: 0,
+            ranges: [Watch::EMPTY; MAX_WATCHES],
+            filter: [0; FILTER_WORDS],
+        }
+    }
+
+    /// Number of ranges.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True if nothing is watched.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The ranges in ascending order.
+    pub fn as_slice(&self) -> &[Watch] {
+        self.ranges.get(..self.len).unwrap_or(&[])
+    }
+
+    /// The range holding `gfn`, if any, with its index.
+    #[inline]
+    pub fn lookup(&self, gfn: u64) -> Option<(usize, &Watch)> {
+        let bit = granule_bit(gfn);
+        let word = self.filter.get(bit / 64).copied().unwrap_or(0);
+        if word & (1u64 << (bit % 64)) == 0 {
+            return None;
+        }
+        self.search(gfn)
+    }
+
+    /// Binary search without the filter.
+    fn search(&self, gfn: u64) -> Option<(usize, &Watch)> {
+        let ranges = self.as_slice();
+        // Index of the first range starting above gfn.
+        let above = ranges.partition_point(|w| w.first <= gfn);
+        let idx = above.checked_sub(1)?;
+        let w = ranges.get(idx)?;
+        (gfn <= w.last).then_some((idx, w))
+    }
+
+    /// Adds a range.  The caller has validated its fields; this checks that
+    /// it overlaps nothing and that there is room.
+    pub fn add(&mut self, w: Watch) -> CtlResult<usize> {
+        if w.last < w.first {
+            return Err(Errno::Inval);
+        }
+        let ranges = self.as_slice();
+        let pos = ranges.partition_point(|r| r.first < w.first);
+        let overlaps_prev = pos
+            .checked_sub(1)
+            .and_then(|i| ranges.get(i))
+            .is_some_and(|p| p.last >= w.first);
+        let overlaps_next = ranges.get(pos).is_some_and(|n| n.first <= w.last);
+        if overlaps_prev || overlaps_next {
+            return Err(Errno::Busy);
+        }
+        if self.len >= MAX_WATCHES {
+            return Err(Errno::NoSpc);
+        }
+        // Shift the tail up by one and insert; len < MAX_WATCHES here.
+        let new_len = self.len.saturating_add(1);
+        if let Some(tail) = self.ranges.get_mut(pos..new_len) {
+            tail.rotate_right(1);
+            if let Some(slot) = tail.first_mut() {
+                *slot = w;
+            }
+        }
+        self.len = new_len;
+        self.filter_add(&w);
+        Ok(pos)
+    }
+
+    /// Removes the range that starts at `first` and has `frames` frames.
+    pub fn remove(&mut self, first: u64, frames: u64) -> CtlResult<Watch> {
+        let idx = match self.search(first) {
+            Some((idx, w)) if w.first == first && w.frames() == frames => idx,
+            _ => return Err(Errno::NoEnt),
+        };
+        let removed = self.ranges.get(idx).copied().ok_or(Errno::NoEnt)?;
+        if let Some(tail) = self.ranges.get_mut(idx..self.len) {
+            tail.rotate_left(1);
+        }
+        self.len = self.len.saturating_sub(1);
+        self.filter_rebuild();
+        Ok(removed)
+    }
+
+    /// Switches off the range at `idx` (see [`Watch::disabled`]).
+    pub fn disable(&mut self, idx: usize) -> Option<Watch> {
+        let w = self.ranges.get_mut(..self.len)?.get_mut(idx)?;
+        w.disabled = true;
+        Some(*w)
+    }
+
+    /// Removes every range.
+    pub fn clear(&mut self) {
+        self.len = 0;
+        self.filter = [0; FILTER_WORDS];
+    }
+
+    fn filter_set(&mut self, bit: usize) {
+        if let Some(word) = self.filter.get_mut(bit / 64) {
+            *word |= 1u64 << (bit % 64);
+        }
+    }
+
+    fn filter_add(&mut self, w: &Watch) {
+        let g_first = w.first >> GRANULE_SHIFT;
+        let g_last = w.last >> GRANULE_SHIFT;
+        if g_last.wrapping_sub(g_first) >= FILTER_BITS as u64 {
+            self.filter = [u64::MAX; FILTER_WORDS];
+            return;
+        }
+        let mut g = g_first;
+        loop {
+            self.filter_set(granule_bit(g << GRANULE_SHIFT));
+            if g == g_last {
+                break;
+            }
+            g = g.wrapping_add(1);
+        }
+    }
+
+    fn filter_rebuild(&mut self) {
+        self.filter = [0; FILTER_WORDS];
+        for i in 0..self.len {
+            if let Some(w) = self.ranges.get(i).copied() {
+                self.filter_add(&w);
+            }
+        }
+    }
+
+    /// Checks the invariants: sorted, disjoint, well formed, and every
+    /// watched frame passes the filter.  For tests and debug builds.
+    pub fn check_invariants(&self) -> bool {
+        let ranges = self.as_slice();
+        let ordered = ranges.windows(2).all(|p| match p {
+            [a, b] => a.last < b.first,
+            _ => true,
+        });
+        let formed = ranges.iter().all(|w| w.first <= w.last);
+        let filtered = ranges.iter().all(|w| {
+            [w.first, w.last].iter().all(|&g| {
+                let bit = granule_bit(g);
+                self.filter
+                    .get(bit / 64)
+                    .is_some_and(|word| word & (1u64 << (bit % 64)) != 0)
+            })
+        });
+        self.len <= MAX_WATCHES && ordered && formed && filtered
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )]
+    use super::*;
+    use std::boxed::Box;
+
+    fn w(first: u64, frames: u64, access: Access) -> Watch {
+        Watch {
+            first,
+            last: first + frames - 1,
+            access,
+            steps: 0,
+            disabled: false,
+        }
+    }
+
+    fn set() -> Box<WatchSet> {
+        Box::new(WatchSet::new())
+    }
+
+    #[test]
+    fn add_lookup_remove() {
+        let mut s = set();
+        assert_eq!(s.add(w(100, 10, Access::READ)), Ok(0));
+        assert_eq!(s.add(w(10, 1, Access::WRITE)), Ok(0));
+        assert_eq!(s.add(w(200, 5, Access::EXEC)), Ok(2));
+        assert!(s.check_invariants());
+        assert_eq!(s.lookup(10).unwrap().1.access, Access::WRITE);
+        assert_eq!(s.lookup(105).unwrap().0, 1);
+        assert_eq!(s.lookup(109).unwrap().1.first, 100);
+        assert!(s.lookup(110).is_none());
+        assert!(s.lookup(99).is_none());
+        assert!(s.lookup(11).is_none());
+        assert!(s.lookup(0).is_none());
+        assert!(s.lookup(u64::MAX).is_none());
+        assert_eq!(s.remove(100, 9), Err(Errno::NoEnt));
+        assert_eq!(s.remove(101, 9), Err(Errno::NoEnt));
+        assert_eq!(s.remove(100, 10).unwrap().first, 100);
+        assert!(s.lookup(105).is_none());
+        assert_eq!(s.len(), 2);
+        assert!(s.check_invariants());
+    }
+
+    #[test]
+    fn overlap_is_busy_and_changes_nothing() {
+        let mut s = set();
+        s.add(w(100, 10, Access::READ)).unwrap();
+        for bad in [
+            w(95, 6, Access::READ),
+            w(109, 3, Access::READ),
+            w(102, 2, Access::READ),
+            w(90, 40, Access::READ),
+        ] {
+            assert_eq!(s.add(bad), Err(Errno::Busy));
+        }
+        assert_eq!(s.as_slice(), &[w(100, 10, Access::READ)]);
+        // Adjacent ranges are fine.
+        s.add(w(110, 1, Access::READ)).unwrap();
+        s.add(w(99, 1, Access::READ)).unwrap();
+        assert!(s.check_invariants());
+    }
+
+    #[test]
+    fn full_table_is_nospc() {
+        let mut s = set();
+        for i in 0..MAX_WATCHES as u64 {
+            s.add(w(i * 2, 1, Access::READ)).unwrap();
+        }
+        assert_eq!(s.add(w(1_000_000, 1, Access::READ)), Err(Errno::NoSpc));
+        assert_eq!(s.len(), MAX_WATCHES);
+        assert!(s.check_invariants());
+        assert!(s.lookup(4094).is_some());
+        assert!(s.lookup(4095).is_none());
+    }
+
+    #[test]
+    fn huge_range_and_extremes() {
+        let mut s = set();
+        s.add(w(1 << 40, 1 << 30, Access::READ)).unwrap();
+        s.add(Watch {
+            first: u64::MAX - 1,
+            last: u64::MAX,
+            ..w(0, 1, Access::READ)
+        })
+        .unwrap();
+        assert!(s.lookup((1 << 40) + (1 << 29)).is_some());
+        assert!(s.lookup(u64::MAX).is_some());
+        assert!(s.lookup((1 << 40) - 1).is_none());
+        assert!(s.check_invariants());
+    }
+
+    #[test]
+    fn disable_keeps_the_range_but_traps_nothing() {
+        let mut s = set();
+        s.add(w(5, 1, Access::READ | Access::WRITE)).unwrap();
+        let d = s.disable(0).unwrap();
+        assert!(d.disabled);
+        assert_eq!(s.lookup(5).unwrap().1.active_access(), Access::empty());
+        assert!(s.disable(1).is_none());
+    }
+
+    #[test]
+    fn not_present_rule() {
+        assert!(Access::READ.needs_not_present());
+        assert!(Access::EXEC.needs_not_present());
+        assert!((Access::WRITE | Access::EXEC).needs_not_present());
+        assert!(!Access::WRITE.needs_not_present());
+    }
+}
