@@ -117,10 +117,11 @@ def expect_fail(name, cmd, pattern, env=None, unchanged=()):
             if p.is_dir():
                 # patches.list is make's bookkeeping, not a tree.
                 snap += [(str(q), q.stat().st_mtime) for q in sorted(p.rglob("*"))
-                         if ".git" not in q.parts and q.name != "patches.list"]
+                         if q.is_file() and ".git" not in q.parts
+                         and q.name != "patches.list"]
             elif p.exists():
                 snap.append((str(p), p.stat().st_mtime))
-            else:
+            elif p.suffix:  # a missing file counts; a missing directory is empty
                 snap.append((str(p), None))
         return snap
     before = snapshot(unchanged)
