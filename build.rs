@@ -44,6 +44,8 @@ fn main() {
         .layout_tests(true)
         .derive_default(true)
         .derive_debug(true)
+        .derive_partialeq(true)
+        .derive_eq(true)
         .generate_comments(true)
         .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()))
         .generate()
@@ -76,6 +78,7 @@ fn main() {
         println!("cargo:rerun-if-changed={}", fake.display());
         cc::Build::new()
             .file(fake.join("fake_xen.c"))
+            .file(fake.join("tail_ref.c"))
             .include(&include)
             .warnings(true)
             .extra_warnings(true)

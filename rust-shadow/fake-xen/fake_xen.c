@@ -65,3 +65,20 @@ void fake_xen_set_now(uint64_t ns)
 {
     fake_now_ns = ns;
 }
+
+/* Frames below this are RAM in the fake domain; fake_xen_set_ram() moves it. */
+static uint64_t ram_frames = 0x100000;
+static uint64_t hole_gfn = UINT64_MAX;
+
+int32_t rshadow_xen_gfn_is_ram(uint64_t xen_handle, uint64_t gfn)
+{
+    (void)xen_handle;
+    return gfn < ram_frames && gfn != hole_gfn;
+}
+
+/* RAM is frames [0, frames), except `hole` (UINT64_MAX: none). */
+void fake_xen_set_ram(uint64_t frames, uint64_t hole)
+{
+    ram_frames = frames;
+    hole_gfn = hole;
+}

@@ -369,9 +369,11 @@ void rshadow_emulation_tail(const struct rshadow_vcpu *vcpu,
  * One more instruction of the PAE second-half search: in->rc is its
  * result, in->retire_raw and in->singlestep as above; in->is_pt says
  * whether it wrote a page table (last_write_was_pt).  Returns 1 to go on,
- * 0 to stop, with RSHADOW_TAIL_INJECT_DB in *actions if the guest's TF
- * wants a #DB.
+ * 0 to stop; *actions gets RSHADOW_PAE_* and RSHADOW_TAIL_INJECT_DB.
  */
+#define RSHADOW_PAE_COUNTED (1u << 16) /* One more emulated: count it. */
+#define RSHADOW_PAE_PT      (1u << 17) /* It wrote the second half. */
+#define RSHADOW_PAE_FAILED  (1u << 18) /* It failed or must retire. */
 int32_t rshadow_pae_extra(const struct rshadow_tail_in *in, uint32_t *actions);
 
 /*

@@ -23,4 +23,22 @@ macro_rules! same_signature {
 
 same_signature! {
     crate::boot::rshadow_boot => rshadow_boot,
+    crate::control::rshadow_ctl_check => rshadow_ctl_check,
+    crate::control::rshadow_ctl_apply => rshadow_ctl_apply,
+    crate::control::rshadow_domain_init => rshadow_domain_init,
+    crate::control::rshadow_watch_count => rshadow_watch_count,
+    crate::control::rshadow_watch_list => rshadow_watch_list,
+    crate::control::rshadow_domain_stats => rshadow_domain_stats,
+    crate::trace::rshadow_vcpu_init => rshadow_vcpu_init,
+    crate::trace::rshadow_trace_peek => rshadow_trace_peek,
+    crate::trace::rshadow_trace_consume => rshadow_trace_consume,
+    crate::trace::rshadow_trace_dropped => rshadow_trace_dropped,
+    crate::trace::rshadow_trace_clear => rshadow_trace_clear,
+    crate::trace::rshadow_vcpu_stats => rshadow_vcpu_stats,
+    crate::fault::rshadow_l1_flags => rshadow_l1_flags,
+    crate::fault::rshadow_fault_check => rshadow_fault_check,
+    crate::fault::rshadow_watch_disable => rshadow_watch_disable,
+    crate::fault::rshadow_emulation_tail => rshadow_emulation_tail,
+    crate::fault::rshadow_fault_abandon => rshadow_fault_abandon,
+    crate::tail::rshadow_pae_extra => rshadow_pae_extra,
 }

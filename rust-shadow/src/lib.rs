@@ -19,9 +19,14 @@ extern crate std;
 mod abi;
 pub mod bindings;
 pub mod boot;
+pub mod control;
 pub mod errno;
+pub mod fault;
 pub mod logline;
 pub mod ring;
+pub mod state;
+pub mod tail;
+pub mod trace;
 pub mod watch;
 pub mod xen;
 

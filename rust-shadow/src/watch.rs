@@ -173,14 +173,21 @@ impl WatchSet {
             return Err(Errno::NoSpc);
         }
         // Shift the tail up by one and insert; len < MAX_WATCHES here.
-        let new_len = self.len.saturating_add(1);
-        if let Some(tail) = self.ranges.get_mut(pos..new_len) {
-            tail.rotate_right(1);
-            if let Some(slot) = tail.first_mut() {
-                *slot = w;
+        // Element by element through get(): slice rotation carries a panic
+        // path the compiler cannot always remove.
+        let mut i = self.len;
+        while i > pos {
+            let prev = i.wrapping_sub(1);
+            let src = self.ranges.get(prev).copied();
+            if let (Some(src), Some(dst)) = (src, self.ranges.get_mut(i)) {
+                *dst = src;
             }
+            i = prev;
         }
-        self.len = new_len;
+        if let Some(slot) = self.ranges.get_mut(pos) {
+            *slot = w;
+        }
+        self.len = self.len.saturating_add(1);
         self.filter_add(&w);
         Ok(pos)
     }
@@ -192,8 +199,14 @@ impl WatchSet {
             _ => return Err(Errno::NoEnt),
         };
         let removed = self.ranges.get(idx).copied().ok_or(Errno::NoEnt)?;
-        if let Some(tail) = self.ranges.get_mut(idx..self.len) {
-            tail.rotate_left(1);
+        let mut i = idx;
+        while i.saturating_add(1) < self.len {
+            let next = i.saturating_add(1);
+            let src = self.ranges.get(next).copied();
+            if let (Some(src), Some(dst)) = (src, self.ranges.get_mut(i)) {
+                *dst = src;
+            }
+            i = next;
         }
         self.len = self.len.saturating_sub(1);
         self.filter_rebuild();

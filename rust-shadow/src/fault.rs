@@ -1,0 +1,346 @@
+//! The shadow fault path: hiding watched frames, recognising faults on
+//! them, and recording what the emulated instruction did.
+
+use crate::bindings::{
+    self as b, rshadow_access, rshadow_domain, rshadow_fault, rshadow_record, rshadow_revoke,
+    rshadow_tail_in, rshadow_tail_out, rshadow_vcpu,
+};
+use crate::state::{DomainState, VcpuState, VcpuStats};
+use crate::tail;
+use crate::watch::{Access, WatchSet};
+use crate::xen;
+
+/// The shadow L1 flags for a frame, given those shadow propagation chose.
+pub fn l1_flags(watches: &WatchSet, gfn: u64, flags: u32) -> u32 {
+    match watches.lookup(gfn) {
+        Some((_, w)) => {
+            let a = w.active_access();
+            if a.needs_not_present() {
+                flags & !b::RSHADOW_PTE_PRESENT
+            } else if a.contains(Access::WRITE) {
+                flags & !b::RSHADOW_PTE_RW
+            } else {
+                flags
+            }
+        }
+        None => flags,
+    }
+}
+
+/// See `rshadow_l1_flags` in the ABI header.
+///
+/// # Safety
+/// `dom` is null or an initialised domain block, and the caller holds the
+/// domain's paging lock.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rshadow_l1_flags(dom: *const rshadow_domain, gfn: u64, flags: u32) -> u32 {
+    // SAFETY: per the contract.
+    match unsafe { DomainState::from_ptr(dom) } {
+        // SAFETY: paging lock held (contract).
+        Some(d) => l1_flags(unsafe { d.watches() }, gfn, flags),
+        None => flags,
+    }
+}
+
+/// Whether a fault on `gfn` hit an entry a watch hides; fills `fault`.
+pub fn fault_check(
+    watches: &WatchSet,
+    gfn: u64,
+    va: u64,
+    pfec: u32,
+    fault: &mut rshadow_fault,
+) -> bool {
+    let Some((idx, w)) = watches.lookup(gfn) else {
+        return false;
+    };
+    let a = w.active_access();
+    let hidden =
+        a.needs_not_present() || (a.contains(Access::WRITE) && pfec & b::RSHADOW_PFEC_WRITE != 0);
+    if !hidden {
+        return false;
+    }
+    *fault = rshadow_fault {
+        gfn,
+        va,
+        pfec,
+        access: a.bits(),
+        steps: w.steps,
+        watch: u32::try_from(idx).unwrap_or(u32::MAX),
+        ..Default::default()
+    };
+    true
+}
+
+/// See `rshadow_fault_check` in the ABI header.
+///
+/// # Safety
+/// `dom` is null or an initialised domain block, the caller holds the
+/// domain's paging lock, and `fault` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rshadow_fault_check(
+    dom: *const rshadow_domain,
+    gfn: u64,
+    va: u64,
+    pfec: u32,
+    fault: *mut rshadow_fault,
+) -> i32 {
+    // SAFETY: per the contract.
+    let (Some(d), Some(f)) = (unsafe { DomainState::from_ptr(dom) }, unsafe {
+        fault.as_mut()
+    }) else {
+        return 0;
+    };
+    // SAFETY: paging lock held (contract).
+    i32::from(fault_check(unsafe { d.watches() }, gfn, va, pfec, f))
+}
+
+/// See `rshadow_watch_disable` in the ABI header.
+///
+/// # Safety
+/// `dom` is null or an initialised domain block, the caller holds the
+/// domain's paging lock, and `revoke` is writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rshadow_watch_disable(
+    dom: *mut rshadow_domain,
+    watch: u32,
+    revoke: *mut rshadow_revoke,
+) {
+    // SAFETY: per the contract.
+    let (Some(d), Some(r)) = (unsafe { DomainState::from_ptr(dom) }, unsafe {
+        revoke.as_mut()
+    }) else {
+        return;
+    };
+    // SAFETY: paging lock held, no other reference taken here (contract).
+    *r = match unsafe { d.watches_mut() }.disable(watch as usize) {
+        Some(w) => rshadow_revoke {
+            first_gfn: w.first,
+            nr_frames: w.frames(),
+        },
+        None => rshadow_revoke::default(),
+    };
+}
+
+/// Whether an access of `kind` is one a watch with `access` records.
+fn kind_is_watched(kind: u32, access: Access) -> bool {
+    match kind {
+        b::RSHADOW_REC_READ => access.contains(Access::READ),
+        b::RSHADOW_REC_WRITE => access.contains(Access::WRITE),
+        b::RSHADOW_REC_RMW => access.intersects(Access::READ | Access::WRITE),
+        b::RSHADOW_REC_EXEC => access.contains(Access::EXEC),
+        _ => false,
+    }
+}
+
+/// The watched frame an access touched, if any: its first byte's frame,
+/// else its last byte's.
+fn watched_frame(watches: &WatchSet, acc: &rshadow_access) -> Option<u64> {
+    [acc.gfn, acc.gfn_last].into_iter().find(|&gfn| {
+        watches
+            .lookup(gfn)
+            .is_some_and(|(_, w)| kind_is_watched(u32::from(acc.kind), w.active_access()))
+    })
+}
+
+fn error_record(fault: &rshadow_fault, reason: u32, rflags: u64) -> rshadow_record {
+    rshadow_record {
+        time: xen::now(),
+        rip: fault.rip,
+        linear: fault.va,
+        gfn: fault.gfn,
+        rflags,
+        kind: b::RSHADOW_REC_ERROR as u8,
+        mode: fault.mode,
+        extra: u16::try_from(reason).unwrap_or(u16::MAX),
+        ..Default::default()
+    }
+}
+
+/// Records the accesses of a watched fault's emulation that fall on
+/// watched frames with a matching access kind.
+pub fn record_accesses(vcpu: &VcpuState, watches: &WatchSet, fault: &rshadow_fault, rflags: u64) {
+    let n = usize::from(fault.nr_accesses).min(fault.accesses.len());
+    let now = xen::now();
+    for acc in fault.accesses.iter().take(n) {
+        if let Some(gfn) = watched_frame(watches, acc) {
+            vcpu.record(rshadow_record {
+                time: now,
+                rip: fault.rip,
+                linear: acc.linear,
+                gfn,
+                value: acc.value,
+                rflags,
+                kind: acc.kind,
+                size: acc.size,
+                mode: fault.mode,
+                flags: acc.flags,
+                ..Default::default()
+            });
+        }
+    }
+}
+
+/// See `rshadow_emulation_tail` in the ABI header.
+///
+/// # Safety
+/// `vcpu` and `dom` are null or initialised blocks; `input` is readable,
+/// `out` writable; if `input.watched`, `fault` is readable and the caller
+/// holds the domain's paging lock.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rshadow_emulation_tail(
+    vcpu: *const rshadow_vcpu,
+    dom: *const rshadow_domain,
+    fault: *const rshadow_fault,
+    input: *const rshadow_tail_in,
+    out: *mut rshadow_tail_out,
+) {
+    // SAFETY: per the contract.
+    let (Some(i), Some(o)) = (unsafe { input.as_ref() }, unsafe { out.as_mut() }) else {
+        return;
+    };
+    *o = rshadow_tail_out {
+        actions: tail::decide(i),
+        steps: 0,
+    };
+    if i.watched == 0 {
+        return;
+    }
+    // SAFETY: per the contract.
+    let (Some(v), Some(d), Some(f)) = (
+        unsafe { VcpuState::from_ptr(vcpu) },
+        unsafe { DomainState::from_ptr(dom) },
+        unsafe { fault.as_ref() },
+    ) else {
+        return;
+    };
+    VcpuStats::bump(&v.stats.watched_faults);
+    if o.actions & b::RSHADOW_TAIL_FAILED != 0 {
+        VcpuStats::bump(&v.stats.errors);
+        v.record(error_record(f, b::RSHADOW_ERR_UNHANDLEABLE, i.rflags));
+        return;
+    }
+    if i.rc == b::RSHADOW_EMUL_OKAY as i32 {
+        VcpuStats::bump(&v.stats.emulated);
+    }
+    // SAFETY: paging lock held for watched faults (contract).
+    record_accesses(v, unsafe { d.watches() }, f, i.rflags);
+    if i.rc == b::RSHADOW_EMUL_OKAY as i32 && f.steps > 0 {
+        o.actions |= b::RSHADOW_TAIL_STEP;
+        o.steps = f.steps;
+    }
+}
+
+/// See `rshadow_fault_abandon` in the ABI header.
+///
+/// # Safety
+/// `vcpu` is null or an initialised vCPU block; `fault` is readable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rshadow_fault_abandon(
+    vcpu: *const rshadow_vcpu,
+    fault: *const rshadow_fault,
+    reason: u32,
+    rflags: u64,
+) {
+    // SAFETY: per the contract.
+    if let (Some(v), Some(f)) = (unsafe { VcpuState::from_ptr(vcpu) }, unsafe {
+        fault.as_ref()
+    }) {
+        VcpuStats::bump(&v.stats.watched_faults);
+        VcpuStats::bump(&v.stats.errors);
+        v.record(error_record(f, reason, rflags));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )]
+    use super::*;
+    use crate::watch::Watch;
+    use std::boxed::Box;
+
+    fn set(watches: &[(u64, u64, Access)]) -> Box<WatchSet> {
+        let mut s = Box::new(WatchSet::new());
+        for &(first, frames, access) in watches {
+            s.add(Watch {
+                first,
+                last: first + frames - 1,
+                access,
+                steps: 3,
+                disabled: false,
+            })
+            .unwrap();
+        }
+        s
+    }
+
+    const P: u32 = b::RSHADOW_PTE_PRESENT;
+    const RW: u32 = b::RSHADOW_PTE_RW;
+
+    #[test]
+    fn shadow_flags_hide_or_protect() {
+        let s = set(&[
+            (10, 1, Access::READ),
+            (20, 1, Access::WRITE),
+            (30, 1, Access::EXEC | Access::WRITE),
+        ]);
+        let f = P | RW | 0x60;
+        assert_eq!(l1_flags(&s, 10, f), RW | 0x60);
+        assert_eq!(l1_flags(&s, 20, f), P | 0x60);
+        assert_eq!(l1_flags(&s, 30, f), RW | 0x60);
+        assert_eq!(l1_flags(&s, 11, f), f);
+        // A frame the guest maps read-only stays read-only.
+        assert_eq!(l1_flags(&s, 20, P), P);
+    }
+
+    #[test]
+    fn which_faults_are_watched() {
+        let s = set(&[(10, 1, Access::READ), (20, 1, Access::WRITE)]);
+        let mut f = rshadow_fault::default();
+        // Any fault on a hidden entry must be emulated, whatever its kind.
+        assert!(fault_check(&s, 10, 0x10000, b::RSHADOW_PFEC_WRITE, &mut f));
+        assert_eq!(
+            (f.gfn, f.watch, f.steps, f.access),
+            (10, 0, 3, Access::READ.bits())
+        );
+        // A read-only entry only faults on writes; reads are not ours.
+        assert!(fault_check(
+            &s,
+            20,
+            0,
+            b::RSHADOW_PFEC_WRITE | b::RSHADOW_PFEC_PRESENT,
+            &mut f
+        ));
+        assert!(!fault_check(&s, 20, 0, 0, &mut f));
+        assert!(!fault_check(&s, 21, 0, b::RSHADOW_PFEC_WRITE, &mut f));
+    }
+
+    #[test]
+    fn recorded_kinds_follow_the_watch() {
+        let s = set(&[(10, 1, Access::WRITE)]);
+        let acc = |kind: u32, gfn: u64, gfn_last: u64| rshadow_access {
+            kind: kind as u8,
+            gfn,
+            gfn_last,
+            ..Default::default()
+        };
+        assert_eq!(
+            watched_frame(&s, &acc(b::RSHADOW_REC_WRITE, 10, 10)),
+            Some(10)
+        );
+        assert_eq!(watched_frame(&s, &acc(b::RSHADOW_REC_READ, 10, 10)), None);
+        assert_eq!(
+            watched_frame(&s, &acc(b::RSHADOW_REC_RMW, 10, 10)),
+            Some(10)
+        );
+        // An access straddling into the watched frame is recorded there.
+        assert_eq!(
+            watched_frame(&s, &acc(b::RSHADOW_REC_WRITE, 9, 10)),
+            Some(10)
+        );
+        assert_eq!(watched_frame(&s, &acc(b::RSHADOW_REC_EXEC, 10, 10)), None);
+    }
+}
