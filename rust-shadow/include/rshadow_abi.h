@@ -315,7 +315,7 @@ int32_t rshadow_fault_check(const struct rshadow_domain *dom, uint64_t gfn,
 #define RSHADOW_EMUL_RETRY          3
 #define RSHADOW_EMUL_DONE           4
 #define RSHADOW_EMUL_UNIMPLEMENTED  5
-#define RSHADOW_EMUL_UNRECOGNIZED   6
+#define RSHADOW_EMUL_CMPXCHG_FAILED 7
 #define RSHADOW_EVENT_HW_EXCEPTION  3 /* X86_EVENTTYPE_HW_EXCEPTION */
 #define RSHADOW_VEC_GP              13
 #define RSHADOW_VEC_SS              12

@@ -19,7 +19,7 @@ const RCS: [u32; 7] = [
     RSHADOW_EMUL_RETRY,
     RSHADOW_EMUL_DONE,
     RSHADOW_EMUL_UNIMPLEMENTED,
-    RSHADOW_EMUL_UNRECOGNIZED,
+    RSHADOW_EMUL_CMPXCHG_FAILED,
 ];
 
 /// Every input the tail looks at, unwatched.
