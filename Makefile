@@ -55,9 +55,11 @@ XTF_OUT := $(BUILD)/xtf
 # Rebuild Xen when a source file in the tree changed after the last build:
 # that is how edits made in the patched tree (before refresh-patches) are
 # picked up.  Nothing else in the tree is watched.
-xen-edited = $(if $(wildcard $(1)/.rshadow-built),$(shell find $(1)/xen \
+# Stamps and logs sit next to the trees, never inside them, so that they
+# cannot end up in a patch.
+xen-edited = $(if $(wildcard $(1).built-stamp),$(shell find $(1)/xen \
     \( -name '*.[chS]' -o -name Makefile -o -name 'Kconfig*' -o -name '*.mk' \) \
-    -newer $(1)/.rshadow-built -print -quit 2>/dev/null))
+    -newer $(1).built-stamp -print -quit 2>/dev/null))
 
 .PHONY: all run test setup module xen xen-stock xtf xtf-build smoke audit \
         refresh-patches xen-reset docker-test clean distclean FORCE
@@ -77,12 +79,12 @@ $(PATCH_LIST): FORCE
 	@printf '%s\n' $(notdir $(PATCHES)) > $@.new
 	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
 
-$(PATCHED)/.rshadow-tree: $(PATCHES) $(PATCH_LIST) $(TOP)/scripts/xen-source.sh
+$(PATCHED).tree-stamp: $(PATCHES) $(PATCH_LIST) $(TOP)/scripts/xen-source.sh
 	$(TOP)/scripts/xen-source.sh tree $(PATCHED) patched
 	$(MAKE) -s -C $(PATCHED)/xen defconfig >/dev/null
 	touch $@
 
-$(STOCK)/.rshadow-tree: $(TOP)/scripts/xen-source.sh
+$(STOCK).tree-stamp: $(TOP)/scripts/xen-source.sh
 	$(TOP)/scripts/xen-source.sh tree $(STOCK) stock
 	$(MAKE) -s -C $(STOCK)/xen defconfig >/dev/null
 	touch $@
@@ -92,7 +94,7 @@ $(STOCK)/.rshadow-tree: $(TOP)/scripts/xen-source.sh
 # Codegen follows the patched Xen's .config (thunks, IBT), so the tree and
 # its configuration come first.  The audit is part of the build: an object
 # that breaks a rule never reaches the link.
-$(BUILD)/module/.built: $(MODULE_SRCS) $(PATCHED)/.rshadow-tree $(TOP)/scripts/audit-module.py
+$(BUILD)/module/.built: $(MODULE_SRCS) $(PATCHED).tree-stamp $(TOP)/scripts/audit-module.py
 	@echo "  RUST    $(MODULE_LIB)"
 	$(TOP)/scripts/build-module.sh $(PATCHED)/xen/.config $(MODULE_LIB)
 	$(TOP)/scripts/audit-module.py --xen-config $(PATCHED)/xen/.config $(MODULE_LIB)
@@ -100,34 +102,36 @@ $(BUILD)/module/.built: $(MODULE_SRCS) $(PATCHED)/.rshadow-tree $(TOP)/scripts/a
 
 module: $(BUILD)/module/.built
 
-audit: $(BUILD)/module/.built $(PATCHED)/.rshadow-built
+audit: $(BUILD)/module/.built $(PATCHED).built-stamp
 	$(TOP)/scripts/audit-module.py --xen-config $(PATCHED)/xen/.config $(MODULE_LIB)
 	$(TOP)/scripts/audit-module.py --linked $(PATCHED)/xen/xen-syms
 
 # ---- Xen builds ---------------------------------------------------------
 
-$(PATCHED)/.rshadow-built: $(PATCHED)/.rshadow-tree $(BUILD)/module/.built \
+$(PATCHED).built-stamp: $(PATCHED).tree-stamp $(BUILD)/module/.built \
         $(if $(call xen-edited,$(PATCHED)),FORCE)
 	@echo "  XEN     patched ($(PATCHED))"
 	$(MAKE) -C $(PATCHED)/xen -j$(NPROC) RSHADOW_LIB=$(MODULE_LIB) \
-	    RSHADOW_INCLUDE=$(MODULE_INC) > $(PATCHED)/build.log 2>&1 || \
-	    { tail -40 $(PATCHED)/build.log; echo "Xen build failed: $(PATCHED)/build.log"; exit 1; }
+	    RSHADOW_INCLUDE=$(MODULE_INC) > $(PATCHED).build.log 2>&1 || \
+	    { tail -40 $(PATCHED).build.log; echo "Xen build failed: $(PATCHED).build.log"; exit 1; }
 	$(TOP)/scripts/audit-module.py --linked $(PATCHED)/xen/xen-syms
 	touch $@
 
-$(STOCK)/.rshadow-built: $(STOCK)/.rshadow-tree $(if $(call xen-edited,$(STOCK)),FORCE)
+$(STOCK).built-stamp: $(STOCK).tree-stamp $(if $(call xen-edited,$(STOCK)),FORCE)
 	@echo "  XEN     stock ($(STOCK))"
-	$(MAKE) -C $(STOCK)/xen -j$(NPROC) > $(STOCK)/build.log 2>&1 || \
-	    { tail -40 $(STOCK)/build.log; echo "Xen build failed: $(STOCK)/build.log"; exit 1; }
+	$(MAKE) -C $(STOCK)/xen -j$(NPROC) > $(STOCK).build.log 2>&1 || \
+	    { tail -40 $(STOCK).build.log; echo "Xen build failed: $(STOCK).build.log"; exit 1; }
 	touch $@
 
-xen: $(PATCHED)/.rshadow-built
-xen-stock: $(STOCK)/.rshadow-built
+xen: $(PATCHED).built-stamp
+xen-stock: $(STOCK).built-stamp
 
 # ---- Test kernels and the suite ------------------------------------------
 
-xtf-build:
-	$(MAKE) -s -C $(TOP)/tests/xtf -j$(NPROC) XTF_OUT=$(XTF_OUT)
+# The test kernels use Xen's public headers from the patched tree.
+xtf-build: $(PATCHED).tree-stamp
+	$(MAKE) -s -C $(TOP)/tests/xtf -j$(NPROC) XTF_OUT=$(XTF_OUT) \
+	    XEN_INCLUDE=$(PATCHED)/xen/include
 
 xtf: xtf-build $(if $(filter stock,$(XEN)),xen-stock,xen)
 	$(TOP)/tests/xtf/xtf-runner --xen $(XEN_IMAGE) --flavour $(XEN) \
@@ -155,12 +159,15 @@ setup-if-root:
 
 # ---- Patch workflow -----------------------------------------------------
 
+# The tree already holds what the series now says: mark it current.
 refresh-patches:
 	$(TOP)/scripts/xen-source.sh refresh $(PATCHED)
-	touch $(PATCHED)/.rshadow-tree
+	@mkdir -p $(dir $(PATCH_LIST))
+	@cd $(TOP)/xen-patches && ls *.patch > $(PATCH_LIST)
+	touch $(PATCHED).tree-stamp
 
 xen-reset:
-	rm -rf $(PATCHED)
+	rm -rf $(PATCHED) $(PATCHED).tree-stamp $(PATCHED).built-stamp
 
 # ---- Docker -------------------------------------------------------------
 
@@ -169,7 +176,7 @@ docker-test:
 
 clean:
 	rm -rf $(BUILD)/module $(BUILD)/cargo $(XTF_OUT) $(BUILD)/xtf-logs
-	rm -f $(PATCHED)/.rshadow-built $(STOCK)/.rshadow-built
+	rm -f $(PATCHED).built-stamp $(STOCK).built-stamp
 
 distclean:
 	rm -rf $(BUILD) $(TOP)/target

@@ -196,7 +196,7 @@ def suite_inputs():
 
     # A second make with nothing changed rebuilds neither Xen nor the module.
     watched = [BUILD / "module/librshadow.a", PINNED / "xen-patched/xen/xen-syms",
-               BUILD / "module/.built", PINNED / "xen-patched/.rshadow-built"]
+               BUILD / "module/.built", PINNED / "xen-patched.built-stamp"]
     if all(p.exists() for p in watched):
         before = [p.stat().st_mtime for p in watched]
         start = time.monotonic()

@@ -105,6 +105,8 @@ cmd_tree() {
     trap 'rm -rf "$new"' EXIT
     unpack "$new"
     git -C "$new" init -q
+    # Belt and braces: nothing but sources belongs in a patch.
+    printf '%s\n' build.log '.rshadow-*' >> "$new/.git/info/exclude"
     git -C "$new" add -A -f .
     # Fixed identity and date: the base commit, and so every patch's parent,
     # is the same on every machine.

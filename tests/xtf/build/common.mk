@@ -11,7 +11,10 @@ ALL_ENVIRONMENTS := hvm64 hvm32pae
 CC ?= gcc
 LD ?= ld
 
-COMMON_FLAGS := -I$(ROOT)/include -MMD -MP -g -O2 -pipe \
+# Xen's public headers (for the control interface), from the patched tree.
+XEN_INCLUDE ?= $(abspath $(ROOT)/../../build/pinned/xen-patched/xen/include)
+
+COMMON_FLAGS := -I$(ROOT)/include -I$(XEN_INCLUDE) -MMD -MP -g -O2 -pipe \
                 -ffreestanding -fno-builtin -fno-pic -fno-pie \
                 -fno-stack-protector -fno-asynchronous-unwind-tables \
                 -mno-red-zone -mno-sse -mno-mmx -msoft-float \
@@ -27,7 +30,7 @@ LDFLAGS-hvm32pae   := -m elf_i386 -nostdlib --no-warn-rwx-segments
 FW_SOURCES := arch/x86/head.S arch/x86/entry.S arch/x86/pagetables.S \
               arch/x86/hypercall_page.S arch/x86/traps.c \
               arch/x86/hypercall.c common/console.c common/lib.c \
-              common/report.c common/setup.c
+              common/report.c common/rshadow.c common/setup.c
 FW_OBJS = $(patsubst %,$(XTF_OUT)/.fw/$(1)/%.o,$(basename $(FW_SOURCES)))
 
 endif

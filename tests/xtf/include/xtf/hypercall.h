@@ -26,6 +26,7 @@
 /* Error numbers Xen returns (negated). */
 #define EPERM     1
 #define ENOENT    2
+#define ESRCH     3
 #define E2BIG     7
 #define EAGAIN   11
 #define ENOMEM   12
@@ -36,7 +37,11 @@
 #define ENOSPC   28
 #define ERANGE   34
 #define ENOSYS   38
+#define EACCES   13
+#define ENODEV   19
+#define ENXIO     6
 #define EOPNOTSUPP 95
+#define EADDRNOTAVAIL 99
 
 extern uint8_t hypercall_page[];
 
@@ -46,6 +51,13 @@ bool hypercall_init(void);
 #define HCALL_STR(n) "call hypercall_page + " STR(n) " * 32"
 
 #ifdef __x86_64__
+#define hypercall1(nr, a1) ({                                           \
+    long _r, _1;                                                        \
+    asm volatile (HCALL_STR(nr)                                         \
+                  : "=a" (_r), "=D" (_1)                                \
+                  : "1" ((long)(a1))                                    \
+                  : "memory", "rcx", "rdx", "rsi", "r8", "r9", "r10", "r11"); \
+    _r; })
 #define hypercall2(nr, a1, a2) ({                                       \
     long _r, _1, _2;                                                    \
     asm volatile (HCALL_STR(nr)                                         \
@@ -61,6 +73,13 @@ bool hypercall_init(void);
                   : "memory", "rcx", "r8", "r9", "r10", "r11");         \
     _r; })
 #else
+#define hypercall1(nr, a1) ({                                           \
+    long _r, _1;                                                        \
+    asm volatile (HCALL_STR(nr)                                         \
+                  : "=a" (_r), "=b" (_1)                                \
+                  : "1" ((long)(a1))                                    \
+                  : "memory", "ecx", "edx", "esi", "edi");              \
+    _r; })
 #define hypercall2(nr, a1, a2) ({                                       \
     long _r, _1, _2;                                                    \
     asm volatile (HCALL_STR(nr)                                         \

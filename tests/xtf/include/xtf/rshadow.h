@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * rust-shadow's control interface (XEN_DOMCTL_rshadow_op), from dom0 on
+ * itself.  The structures are Xen's public ones, from the patched tree.
+ * Every call returns 0 or a negative errno.
+ */
+#ifndef XTF_RSHADOW_H
+#define XTF_RSHADOW_H
+
+#include <xtf/types.h>
+
+#define __XEN_TOOLS__
+#include <public/domctl.h>
+
+/* The raw operation, on domain `domid` (0: ourselves). */
+long rshadow_op_on(unsigned int domid, struct xen_domctl_rshadow_op *op);
+long rshadow_op(struct xen_domctl_rshadow_op *op);
+
+/*
+ * True if the hypervisor has rust-shadow (stock Xen answers -ENOSYS to the
+ * domctl).  Tests that need it call rshadow_require(), which reports SKIP
+ * and ends the test when it is missing.
+ */
+bool rshadow_available(void);
+void rshadow_require(void);
+
+long rshadow_enable(unsigned int ring_records);
+long rshadow_disable(void);
+long rshadow_reset(void);
+long rshadow_watch(uint64_t gfn, uint64_t nr, unsigned int access,
+                   unsigned int steps);
+long rshadow_unwatch(uint64_t gfn, uint64_t nr);
+/* Copies up to *nr watches from index `start`; *nr becomes the count. */
+long rshadow_list(struct xen_rshadow_watch *buf, unsigned int *nr,
+                  unsigned int start, unsigned int *total);
+/* Reads up to *nr records of vCPU 0; *nr becomes the count read. */
+long rshadow_read(struct xen_rshadow_record *buf, unsigned int *nr,
+                  uint64_t *lost);
+long rshadow_stats(struct xen_rshadow_stats *stats);
+
+/* Prints a record on the console, for failure reports. */
+void rshadow_print_record(const struct xen_rshadow_record *r);
+
+#endif /* XTF_RSHADOW_H */
