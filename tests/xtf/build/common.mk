@@ -18,7 +18,8 @@ COMMON_FLAGS := -I$(ROOT)/include -I$(XEN_INCLUDE) -MMD -MP -g -O2 -pipe \
                 -ffreestanding -fno-builtin -fno-pic -fno-pie \
                 -fno-stack-protector -fno-asynchronous-unwind-tables \
                 -mno-red-zone -mno-sse -mno-mmx -msoft-float \
-                -Wall -Wextra -Werror -Wno-unused-parameter
+                -Wall -Wextra -Werror -Wno-unused-parameter \
+                -Wno-missing-field-initializers
 CFLAGS-common := -std=gnu11 $(COMMON_FLAGS)
 AFLAGS-common := -D__ASSEMBLY__ -Wa,--noexecstack $(COMMON_FLAGS)
 
