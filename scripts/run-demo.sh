@@ -1,6 +1,12 @@
 #!/bin/sh
 # `make run`: boot the patched Xen in QEMU with the demo guest as dom0 and
-# show what rust-shadow did: its boot banner, and the guest's own report.
+# show what rust-shadow did.
+#
+# The demo guest is the boot-watch test kernel.  Xen boots with
+# rshadow=ring:64,watch:<a page of the kernel>:rw, so the page is watched
+# before dom0 runs, with no toolstack; the guest uses the page, checks the
+# trace through the domctl, and presses Xen's 'W' debug key, which prints
+# the watches, the statistics and the newest records on Xen's console.
 #
 #   run-demo.sh XEN_IMAGE XTF_OUT
 set -eu
@@ -10,17 +16,24 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-echo "== Booting $xen in QEMU (AMD SVM, shadow paging) with the demo guest =="
-"$top/tests/xtf/xtf-runner" --xen "$xen" --out "$out" --tests "${DEMO:-test-hvm64-example}" \
-    --platforms qemu-svm --logs "$top/build/demo-logs" --show-log > "$log" || true
+echo "== Booting $xen in QEMU (AMD SVM, shadow paging), dom0 = the demo guest =="
+"$top/tests/xtf/xtf-runner" --xen "$xen" --out "$out" \
+    --tests "${DEMO:-test-hvm64-boot-watch}" --platforms qemu-svm \
+    --logs "$top/build/demo-logs" --show-log > "$log" || true
 
 echo
-echo "== What rust-shadow printed =="
-grep -a '^(XEN) rust-shadow' "$log" || echo "(nothing: the module did not start)"
+echo "== Xen's command line =="
+grep -a -o 'Command line: .*' "$log" | head -1 || true
 echo
-echo "== What the demo guest printed =="
-# The guest's lines: everything not from Xen after Xen hands over to dom0.
-sed -n '/(XEN) Freed .* init memory/,$p' "$log" | grep -a -v -E '^(\(XEN\)|qemu-svm|xtf:|[0-9]+ passed)' || true
+echo "== What rust-shadow printed at boot =="
+grep -a '^(XEN) rust-shadow:' "$log" || echo "(nothing: the module did not start)"
+echo
+echo "== The demo guest's own output =="
+sed -n '/(XEN) Freed .* init memory/,$p' "$log" |
+    grep -a -v -E '^(\(XEN\)|qemu-svm|xtf:|[0-9]+ passed)' || true
+echo
+echo "== The trace, from Xen's 'W' debug key =="
+sed -n "/'W' pressed/,/Test result/p" "$log" | grep -a '^(XEN)' || echo "(no dump)"
 echo
 grep -a -E '^qemu-svm' "$log"
 grep -a -q 'SUCCESS' "$log"

@@ -240,6 +240,7 @@ uint32_t rshadow_watch_list(const struct rshadow_domain *dom, uint32_t start,
  */
 uint32_t rshadow_trace_peek(const struct rshadow_vcpu *vcpu, uint32_t skip,
                             struct rshadow_record *out, uint32_t max);
+uint32_t rshadow_trace_len(const struct rshadow_vcpu *vcpu);
 void rshadow_trace_consume(const struct rshadow_vcpu *vcpu, uint32_t n);
 uint64_t rshadow_trace_dropped(const struct rshadow_vcpu *vcpu);
 void rshadow_trace_clear(const struct rshadow_vcpu *vcpu);
@@ -250,6 +251,14 @@ void rshadow_vcpu_stats(const struct rshadow_vcpu *vcpu,
 /* Fills the domain-wide fields of *stats (watches, watched_frames). */
 void rshadow_domain_stats(const struct rshadow_domain *dom,
                           struct rshadow_stats *stats);
+
+/*
+ * Parses the rshadow= command-line option (see the module's cmdline.rs)
+ * into `max` requests: an ENABLE, then one ADD_WATCH per watch.  Returns
+ * how many, or -EINVAL (with a console line) for a malformed option.
+ */
+int32_t rshadow_cmdline_parse(const char *opt, size_t len,
+                              struct rshadow_ctl *out, uint32_t max);
 
 /* ---- The shadow fault path ---- */
 

@@ -19,6 +19,7 @@ extern crate std;
 mod abi;
 pub mod bindings;
 pub mod boot;
+pub mod cmdline;
 pub mod control;
 pub mod errno;
 pub mod fault;

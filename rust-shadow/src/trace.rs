@@ -48,6 +48,16 @@ pub unsafe extern "C" fn rshadow_trace_peek(
     v.ring().peek_at(skip, out)
 }
 
+/// Records waiting in the ring.
+///
+/// # Safety
+/// `vcpu` is null or an initialised vCPU block.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rshadow_trace_len(vcpu: *const rshadow_vcpu) -> u32 {
+    // SAFETY: per the contract.
+    unsafe { VcpuState::from_ptr(vcpu) }.map_or(0, |v| v.ring().len())
+}
+
 /// Releases the `n` oldest records.
 ///
 /// # Safety

@@ -6,6 +6,8 @@
 #   TEST-NEEDS  "rshadow" if the test needs the rust-shadow module; the test
 #               reports SKIP by itself when it is absent
 #   TEST-TIMEOUT seconds the runner allows on the slower platform (optional)
+#   TEST-XEN-ARGS extra Xen command line; {gfn:SYMBOL} becomes the frame of
+#               the kernel's SYMBOL (optional)
 #   obj-perenv  the test's objects, built once per environment
 #
 # into rules for $(XTF_OUT)/NAME/test-ENV-NAME and NAME/info.json, then
@@ -34,10 +36,10 @@ $(foreach env,$(TEST-ENVS),$(eval $(call xtf-test-env,$(NAME),$(env),$(TEST_DIR)
 
 $(XTF_OUT)/$(NAME)/info.json: $(TEST_DIR)Makefile
 	@mkdir -p $$(@D)
-	@printf '{"name": "%s", "category": "%s", "environments": [%s], "needs": [%s], "timeout": %s}\n' \
+	@printf '{"name": "%s", "category": "%s", "environments": [%s], "needs": [%s], "timeout": %s, "xen_args": "%s"}\n' \
 	    '$(NAME)' '$(CATEGORY)' \
 	    '$(patsubst %,"%",$(TEST-ENVS))' '$(patsubst %,"%",$(TEST-NEEDS))' \
-	    '$(or $(TEST-TIMEOUT),0)' | sed 's/" "/", "/g' > $$@
+	    '$(or $(TEST-TIMEOUT),0)' '$(TEST-XEN-ARGS)' | sed 's/" "/", "/g' > $$@
 
 XTF_INFOS += $(XTF_OUT)/$(NAME)/info.json
 endef
@@ -49,4 +51,5 @@ CATEGORY :=
 TEST-ENVS :=
 TEST-NEEDS :=
 TEST-TIMEOUT :=
+TEST-XEN-ARGS :=
 obj-perenv :=
