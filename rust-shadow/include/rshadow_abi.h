@@ -84,6 +84,7 @@ struct rshadow_platform {
 #define RSHADOW_RECF_VALUE    (1u << 0) /* value is valid */
 #define RSHADOW_RECF_STRADDLE (1u << 1) /* access crosses a page boundary */
 #define RSHADOW_RECF_FAILED   (1u << 2) /* cmpxchg compare failed */
+#define RSHADOW_RECF_EMULATED (1u << 3) /* step completed by Xen: no MTF exit */
 
 /* struct rshadow_record.mode: CPU mode, with the CPL in bits 4-5. */
 #define RSHADOW_MODE_REAL   1
@@ -106,8 +107,9 @@ struct rshadow_record {
     uint64_t seq;      /* Per-vCPU sequence number; gaps are drops. */
     uint64_t time;     /* Xen system time, ns. */
     uint64_t rip;      /* Access: the emulated instruction.  Step: the
-                          instruction the guest runs next. */
-    uint64_t linear;   /* Access: linear address. */
+                          instruction stepped. */
+    uint64_t linear;   /* Access: linear address.  Step: the instruction
+                          the guest runs next. */
     uint64_t gfn;      /* Access: guest frame. */
     uint64_t value;    /* Access: the value, if RSHADOW_RECF_VALUE. */
     uint64_t rflags;   /* RFLAGS after the access or step. */
@@ -396,6 +398,30 @@ void rshadow_fault_abandon(const struct rshadow_vcpu *vcpu,
 /* Switches the watch off (paging lock held); returns its range in *revoke. */
 void rshadow_watch_disable(struct rshadow_domain *dom, uint32_t watch,
                            struct rshadow_revoke *revoke);
+
+/* ---- Stepping (VMX Monitor Trap Flag) ---- */
+
+/*
+ * All called by the vCPU itself.  rshadow_step_begin() opens a window of
+ * `steps` instructions with the guest at `rip` (after RSHADOW_TAIL_STEP);
+ * rshadow_step_exit() accounts an MTF exit, and rshadow_step_entry() an
+ * instruction Xen completed itself, seen before the next VM entry because
+ * the guest's RIP moved.  Each returns 1 while the window stays open: Xen
+ * then keeps MTF set and interrupt injection blocked.
+ */
+int32_t rshadow_step_begin(const struct rshadow_vcpu *vcpu, uint32_t steps,
+                           uint64_t rip);
+int32_t rshadow_step_exit(const struct rshadow_vcpu *vcpu, uint64_t rip,
+                          uint64_t rflags, uint8_t mode);
+int32_t rshadow_step_entry(const struct rshadow_vcpu *vcpu, uint64_t rip,
+                           uint64_t rflags, uint8_t mode);
+void rshadow_step_cancel(const struct rshadow_vcpu *vcpu);
+
+/* A #DB exit: RSHADOW_DB_GUEST to deliver it, RSHADOW_DB_OURS to drop it. */
+#define RSHADOW_DB_GUEST 0
+#define RSHADOW_DB_OURS  1
+uint32_t rshadow_debug_exit(const struct rshadow_vcpu *vcpu, uint64_t dr6,
+                            uint64_t rip);
 
 /* ---- Leaf services implemented by Xen ---- */
 

@@ -43,4 +43,9 @@ same_signature! {
     crate::fault::rshadow_emulation_tail => rshadow_emulation_tail,
     crate::fault::rshadow_fault_abandon => rshadow_fault_abandon,
     crate::tail::rshadow_pae_extra => rshadow_pae_extra,
+    crate::step::rshadow_step_begin => rshadow_step_begin,
+    crate::step::rshadow_step_exit => rshadow_step_exit,
+    crate::step::rshadow_step_entry => rshadow_step_entry,
+    crate::step::rshadow_step_cancel => rshadow_step_cancel,
+    crate::step::rshadow_debug_exit => rshadow_debug_exit,
 }

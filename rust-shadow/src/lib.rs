@@ -26,6 +26,7 @@ pub mod fault;
 pub mod logline;
 pub mod ring;
 pub mod state;
+pub mod step;
 pub mod tail;
 pub mod trace;
 pub mod watch;

@@ -16,6 +16,7 @@ use crate::bindings::{
     rshadow_domain, rshadow_record, rshadow_stats, rshadow_vcpu,
 };
 use crate::ring::{self, Ring};
+use crate::step::StepState;
 use crate::watch::WatchSet;
 
 const DOMAIN_MAGIC: u64 = u64::from_le_bytes(*b"rshdom01");
@@ -100,6 +101,7 @@ pub struct VcpuState {
     ring: Ring,
     /// Counters.
     pub stats: VcpuStats,
+    step: StepState,
 }
 
 const _: () = assert!(core::mem::size_of::<DomainState>() <= RSHADOW_DOMAIN_STATE_SIZE as usize);
@@ -202,6 +204,11 @@ impl VcpuState {
     /// The vCPU's trace ring.
     pub fn ring(&self) -> &Ring {
         &self.ring
+    }
+
+    /// The vCPU's stepping window.
+    pub fn step(&self) -> &StepState {
+        &self.step
     }
 
     /// Appends a record, counting it as kept or dropped.
