@@ -44,7 +44,7 @@ void test_main(void)
     rshadow_require();
     cpuid(0, &a, &b, &c, &d);
     if ( b != 0x756e6547 )
-        return xtf_skip("Skip: steps need VMX here; the pair is shown on Bochs-VMX\n");
+        return xtf_skip("steps need VMX here; the pair is shown on Bochs-VMX\n");
 
     if ( rshadow_enable(16) ||
          rshadow_watch(virt_to_gfn(naive_page), 1, XEN_RSHADOW_ACCESS_W, 8) )

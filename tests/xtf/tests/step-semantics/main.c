@@ -266,7 +266,7 @@ void test_main(void)
     rshadow_require();
     cpuid(0, &a, &b, &c, &d);
     if ( b != 0x756e6547 )
-        return xtf_skip("Skip: stepping needs VMX with MTF; see step-mtf for SVM\n");
+        return xtf_skip("stepping needs VMX with MTF; see step-mtf for SVM\n");
     if ( rshadow_enable(64) )
         return xtf_error("cannot enable rust-shadow\n");
 
