@@ -168,7 +168,7 @@ struct rshadow_dom_facts {
 };
 #define RSHADOW_DOMF_HVM     (1u << 0)
 #define RSHADOW_DOMF_HAP     (1u << 1)
-#define RSHADOW_DOMF_MTF     (1u << 2) /* Stepping with MTF possible. */
+#define RSHADOW_DOMF_STEP    (1u << 2) /* Stepping possible (MTF, or TF on SVM). */
 #define RSHADOW_DOMF_ENABLED (1u << 3) /* rust-shadow is on for it. */
 
 /* Control operations (same values as XEN_DOMCTL_RSHADOW_OP_*). */
@@ -409,19 +409,44 @@ void rshadow_watch_disable(struct rshadow_domain *dom, uint32_t watch,
  * the guest's RIP moved.  Each returns 1 while the window stays open: Xen
  * then keeps MTF set and interrupt injection blocked.
  */
+#define RSHADOW_STEP_MTF 0 /* VMX Monitor Trap Flag */
+#define RSHADOW_STEP_TF  1 /* EFLAGS.TF and the #DB intercept (SVM) */
 int32_t rshadow_step_begin(const struct rshadow_vcpu *vcpu, uint32_t steps,
-                           uint64_t rip);
+                           uint64_t rip, uint64_t rflags, uint32_t method);
 int32_t rshadow_step_exit(const struct rshadow_vcpu *vcpu, uint64_t rip,
                           uint64_t rflags, uint8_t mode);
 int32_t rshadow_step_entry(const struct rshadow_vcpu *vcpu, uint64_t rip,
                            uint64_t rflags, uint8_t mode);
 void rshadow_step_cancel(const struct rshadow_vcpu *vcpu);
 
-/* A #DB exit: RSHADOW_DB_GUEST to deliver it, RSHADOW_DB_OURS to drop it. */
-#define RSHADOW_DB_GUEST 0
-#define RSHADOW_DB_OURS  1
-uint32_t rshadow_debug_exit(const struct rshadow_vcpu *vcpu, uint64_t dr6,
-                            uint64_t rip);
+/*
+ * A #DB exit, with the guest at `rip` and the RFLAGS the CPU ran with.
+ * Returns RSHADOW_DB_* bits: GUEST to deliver it (with *dr6, which the
+ * module may have changed), OURS if it was a step of the module's, CLOSED
+ * if that step ended the window.
+ */
+#define RSHADOW_DB_GUEST  (1u << 0)
+#define RSHADOW_DB_OURS   (1u << 1)
+#define RSHADOW_DB_CLOSED (1u << 2)
+uint32_t rshadow_debug_exit(const struct rshadow_vcpu *vcpu, uint64_t *dr6,
+                            uint64_t rip, uint64_t rflags, uint8_t mode);
+
+/*
+ * Stepping with TF (SVM).  rshadow_tf_exit() turns the RFLAGS the CPU ran
+ * with into the guest's view (its own TF); rshadow_tf_entry() turns the
+ * guest's view into the RFLAGS to run with (our TF added, unless an event
+ * is being delivered: its frame must show the guest's).  Before running an
+ * instruction, Xen asks rshadow_tf_must_emulate() about its bytes (up to
+ * 15), and emulates it if so.  An event delivered inside a window ends it:
+ * rshadow_step_event() records the last step, ending at the handler.
+ */
+uint64_t rshadow_tf_exit(const struct rshadow_vcpu *vcpu, uint64_t rflags);
+uint64_t rshadow_tf_entry(const struct rshadow_vcpu *vcpu, uint64_t rflags,
+                          int32_t event_pending);
+int32_t rshadow_tf_must_emulate(const uint8_t *insn, uint32_t len,
+                                int32_t long_mode);
+void rshadow_step_event(const struct rshadow_vcpu *vcpu, uint64_t handler,
+                        uint64_t rflags, uint8_t mode);
 
 /* ---- Leaf services implemented by Xen ---- */
 

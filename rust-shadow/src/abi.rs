@@ -48,4 +48,8 @@ same_signature! {
     crate::step::rshadow_step_entry => rshadow_step_entry,
     crate::step::rshadow_step_cancel => rshadow_step_cancel,
     crate::step::rshadow_debug_exit => rshadow_debug_exit,
+    crate::step::rshadow_tf_exit => rshadow_tf_exit,
+    crate::step::rshadow_tf_entry => rshadow_tf_entry,
+    crate::step::rshadow_tf_must_emulate => rshadow_tf_must_emulate,
+    crate::step::rshadow_step_event => rshadow_step_event,
 }

@@ -14,7 +14,9 @@ pub fn stepping_method(plat: &rshadow_platform) -> &'static str {
             "MTF available"
         }
         bindings::RSHADOW_HVM_VMX => "unavailable (VMX without Monitor Trap Flag)",
-        bindings::RSHADOW_HVM_SVM => "unavailable (SVM has no MTF; TF fallback not yet built)",
+        bindings::RSHADOW_HVM_SVM => {
+            "TF with the #DB intercept, hidden from the guest (SVM has no MTF)"
+        }
         _ => "unavailable (no HVM support)",
     }
 }

@@ -15,7 +15,7 @@
 //! | any other operation when not enabled | ENXIO |
 //! | watch frame count 0, or an access mask that is 0 or has unknown bits | EINVAL |
 //! | watch frame count, step budget or buffer capacity above its maximum | E2BIG |
-//! | steps requested where stepping is unavailable (no MTF) | EOPNOTSUPP |
+//! | steps requested where stepping is unavailable | EOPNOTSUPP |
 //! | watch range beyond the domain's memory | ERANGE |
 //! | a frame of the range that is not RAM | EADDRNOTAVAIL |
 //! | READ_TRACE vCPU out of range | EINVAL |
@@ -167,7 +167,7 @@ fn decode_watch(facts: &rshadow_dom_facts, req: &rshadow_ctl) -> CtlResult<Watch
     if req.steps > bindings::RSHADOW_MAX_STEPS {
         return Err(Errno::TooBig);
     }
-    if req.steps > 0 && !has(facts, bindings::RSHADOW_DOMF_MTF) {
+    if req.steps > 0 && !has(facts, bindings::RSHADOW_DOMF_STEP) {
         return Err(Errno::OpNotSupp);
     }
     // frames >= 1 here, so the subtraction cannot underflow.

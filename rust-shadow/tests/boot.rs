@@ -66,10 +66,7 @@ fn banner_on_vmx_without_mtf_and_on_svm() {
         "{log}"
     );
     let (_, log) = boot(Some(&plat(RSHADOW_HVM_SVM, RSHADOW_PLAT_SHADOW)));
-    assert!(
-        log.contains("stepping: unavailable (SVM has no MTF"),
-        "{log}"
-    );
+    assert!(log.contains("stepping: TF with the #DB intercept"), "{log}");
     assert!(log.contains("paging: shadow\n"), "{log}");
     let (_, log) = boot(Some(&plat(RSHADOW_HVM_NONE, 0)));
     assert!(log.contains("no HVM support"), "{log}");

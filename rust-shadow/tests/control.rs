@@ -41,7 +41,7 @@ impl Drop for Block {
     }
 }
 
-const HVM_MTF: u32 = RSHADOW_DOMF_HVM | RSHADOW_DOMF_MTF;
+const HVM_MTF: u32 = RSHADOW_DOMF_HVM | RSHADOW_DOMF_STEP;
 
 fn facts(flags: u32) -> rshadow_dom_facts {
     rshadow_dom_facts {
