@@ -9,6 +9,7 @@
 #   xtf              boot the test kernels (XTF_TESTS=glob XTF_PLATFORMS=list,
 #                    XEN=stock for the unpatched baseline)
 #   smoke            boot the smallest test kernel on both platforms
+#   bench            costs per event against stock Xen (BENCHMARKS.md)
 #   setup            install what the build and the emulators need (root)
 #
 # Developer targets
@@ -61,7 +62,7 @@ xen-edited = $(if $(wildcard $(1).built-stamp),$(shell find $(1)/xen \
     \( -name '*.[chS]' -o -name Makefile -o -name 'Kconfig*' -o -name '*.mk' \) \
     -newer $(1).built-stamp -print -quit 2>/dev/null))
 
-.PHONY: all run test setup module xen xen-stock xtf xtf-build smoke audit \
+.PHONY: all run test setup module xen xen-stock xtf xtf-build smoke audit bench \
         refresh-patches xen-reset docker-test clean distclean FORCE
 
 all: module xen xtf-build
@@ -143,6 +144,10 @@ xtf: xtf-build $(if $(filter stock,$(XEN)),xen-stock,xen)
 smoke: setup-if-root xtf-build xen
 	$(TOP)/tests/xtf/xtf-runner --xen $(PATCHED)/xen/xen --flavour patched \
 	    --out $(XTF_OUT) --tests 'example' --logs $(BUILD)/xtf-logs/smoke
+
+# Costs against stock Xen, in emulated cycles; rewrites BENCHMARKS.md's tables.
+bench: setup-if-root xtf-build xen xen-stock
+	$(TOP)/scripts/bench.py --write $(TOP)/BENCHMARKS.md
 
 run: setup-if-root all
 	$(TOP)/scripts/run-demo.sh $(PATCHED)/xen/xen $(XTF_OUT)

@@ -306,9 +306,12 @@ struct rshadow_fault {
     uint8_t mode;          /* RSHADOW_MODE_* | cpl << RSHADOW_MODE_CPL_SHIFT */
     uint8_t nr_accesses;
     uint8_t overflow;      /* Accesses beyond RSHADOW_MAX_ACCESSES. */
-    uint8_t pad[5];
+    uint8_t flags;         /* RSHADOW_FAULTF_* */
+    uint8_t pad[4];
     struct rshadow_access accesses[RSHADOW_MAX_ACCESSES];
 };
+/* Some watch traps fetches: note the emulated instruction's fetches too. */
+#define RSHADOW_FAULTF_FETCHES (1u << 0)
 
 /*
  * sh_page_fault(), after the shadow entry is propagated, with the paging
@@ -375,6 +378,22 @@ void rshadow_emulation_tail(const struct rshadow_vcpu *vcpu,
                             const struct rshadow_fault *fault,
                             const struct rshadow_tail_in *in,
                             struct rshadow_tail_out *out);
+
+/*
+ * The same decision for a fault on an unwatched frame, from scalars (no
+ * structure to build: this is on every emulated page-table write).
+ * event is type << 8 | vector and matters, with error_code, only when rc
+ * is RSHADOW_EMUL_EXCEPTION; flags are RSHADOW_TAILF_*, of which
+ * RSHADOW_TAILF_PT (the frame is a page table) matters only when rc is
+ * RSHADOW_EMUL_OKAY.  The caller need look only then.
+ */
+#define RSHADOW_TAILF_FAST       (1u << 0)
+#define RSHADOW_TAILF_PT         (1u << 1)
+#define RSHADOW_TAILF_SINGLESTEP (1u << 2)
+#define RSHADOW_TAILF_RAW        (1u << 3)
+#define RSHADOW_TAILF_LEVELS_SHIFT 8
+uint32_t rshadow_tail_decide(int32_t rc, uint32_t event, int32_t error_code,
+                             uint32_t flags);
 
 /*
  * One more instruction of the PAE second-half search: in->rc is its

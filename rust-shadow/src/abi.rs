@@ -43,6 +43,7 @@ same_signature! {
     crate::fault::rshadow_emulation_tail => rshadow_emulation_tail,
     crate::fault::rshadow_fault_abandon => rshadow_fault_abandon,
     crate::tail::rshadow_pae_extra => rshadow_pae_extra,
+    crate::tail::rshadow_tail_decide => rshadow_tail_decide,
     crate::step::rshadow_step_begin => rshadow_step_begin,
     crate::step::rshadow_step_exit => rshadow_step_exit,
     crate::step::rshadow_step_entry => rshadow_step_entry,

@@ -66,6 +66,11 @@ pub fn fault_check(
         access: a.bits(),
         steps: w.steps,
         watch: u32::try_from(idx).unwrap_or(u32::MAX),
+        flags: if watches.traps_fetches() {
+            b::RSHADOW_FAULTF_FETCHES as u8
+        } else {
+            0
+        },
         ..Default::default()
     };
     true

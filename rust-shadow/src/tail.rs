@@ -22,22 +22,75 @@
 
 use crate::bindings::{self as b, rshadow_tail_in};
 
-fn exception_reaches_guest(i: &rshadow_tail_in) -> bool {
-    let v = u32::from(i.event_vector);
-    u32::from(i.event_type) == b::RSHADOW_EVENT_HW_EXCEPTION
+/// Whether an exception the emulation raised is one the guest may get.
+fn exception_reaches_guest(event: u32, error_code: i32) -> bool {
+    let v = event & 0xff;
+    event >> 8 == b::RSHADOW_EVENT_HW_EXCEPTION
         && (v == b::RSHADOW_VEC_PF
-            || ((v == b::RSHADOW_VEC_GP || v == b::RSHADOW_VEC_SS) && i.event_error_code == 0))
+            || ((v == b::RSHADOW_VEC_GP || v == b::RSHADOW_VEC_SS) && error_code == 0))
 }
 
 /// The tail's actions (`RSHADOW_TAIL_*`) for an emulation outcome.
 pub fn decide(i: &rshadow_tail_in) -> u32 {
-    let watched = i.watched != 0;
-    let fast = i.fast_emul != 0;
-    let mut rc = i.rc;
-    let mut a = 0;
+    let bit = |set: u8, f: u32| if set != 0 { f } else { 0 };
+    let flags = bit(i.fast_emul, b::RSHADOW_TAILF_FAST)
+        | bit(i.is_pt, b::RSHADOW_TAILF_PT)
+        | bit(i.singlestep, b::RSHADOW_TAILF_SINGLESTEP)
+        | bit(i.retire_raw, b::RSHADOW_TAILF_RAW)
+        | u32::from(i.guest_levels) << b::RSHADOW_TAILF_LEVELS_SHIFT;
+    let event = u32::from(i.event_type) << 8 | u32::from(i.event_vector);
+    decide_scalar(i.rc, event, i.event_error_code, flags, i.watched != 0)
+}
 
+const LEVELS_MASK: u32 = 0xff << b::RSHADOW_TAILF_LEVELS_SHIFT;
+
+fn singlestep_db(flags: u32) -> u32 {
+    if flags & b::RSHADOW_TAILF_SINGLESTEP != 0 {
+        b::RSHADOW_TAIL_INJECT_DB
+    } else {
+        0
+    }
+}
+
+/// [`decide`] from scalars.  Every emulated page-table write comes here,
+/// nearly always having gone well: that case is kept short.
+#[inline(always)]
+fn decide_scalar(rc: i32, event: u32, error_code: i32, flags: u32, watched: bool) -> u32 {
+    if rc != b::RSHADOW_EMUL_OKAY as i32 {
+        return decide_not_okay(rc, event, error_code, flags, watched);
+    }
+    // The fast-emulation heuristic by FAST and PT (bits 0 and 1 of flags):
+    // neither or both, nothing; fast but no page table, forget the frame; a
+    // page table emulated the slow way, remember it (never for a watch).
+    const _: () = assert!(b::RSHADOW_TAILF_FAST == 1 && b::RSHADOW_TAILF_PT == 2);
+    let record = if watched {
+        0
+    } else {
+        b::RSHADOW_TAIL_FAST_RECORD
+    };
+    let by_fast_pt = (b::RSHADOW_TAIL_FAST_FAIL << 8) | (record << 16);
+    let heuristic = by_fast_pt.wrapping_shr((flags & 3).wrapping_mul(8)) & 0xff;
+    let levels_raw = flags & (LEVELS_MASK | b::RSHADOW_TAILF_RAW);
+    let pae = if !watched && levels_raw == 3 << b::RSHADOW_TAILF_LEVELS_SHIFT {
+        b::RSHADOW_TAIL_PAE_EXTRA
+    } else {
+        0
+    };
+    heuristic | singlestep_db(flags) | pae
+}
+
+#[cold]
+#[inline(never)]
+fn decide_not_okay(rc: i32, event: u32, error_code: i32, flags: u32, watched: bool) -> u32 {
+    let fast = if flags & b::RSHADOW_TAILF_FAST != 0 {
+        b::RSHADOW_TAIL_FAST_FAIL
+    } else {
+        0
+    };
+    let mut a = 0;
+    let mut rc = rc;
     if rc == b::RSHADOW_EMUL_EXCEPTION as i32 {
-        if exception_reaches_guest(i) {
+        if exception_reaches_guest(event, error_code) {
             a |= b::RSHADOW_TAIL_INJECT_EVENT;
         } else {
             rc = b::RSHADOW_EMUL_UNHANDLEABLE as i32;
@@ -45,33 +98,20 @@ pub fn decide(i: &rshadow_tail_in) -> u32 {
     }
 
     if rc == b::RSHADOW_EMUL_UNHANDLEABLE as i32 || rc == b::RSHADOW_EMUL_UNIMPLEMENTED as i32 {
-        if fast {
-            a |= b::RSHADOW_TAIL_FAST_FAIL;
-        }
-        a |= b::RSHADOW_TAIL_UNSHADOW | b::RSHADOW_TAIL_FAILED;
-        if watched {
-            a |= b::RSHADOW_TAIL_DISABLE;
-        }
-        return a;
+        let disable = if watched { b::RSHADOW_TAIL_DISABLE } else { 0 };
+        return a | fast | b::RSHADOW_TAIL_UNSHADOW | b::RSHADOW_TAIL_FAILED | disable;
     }
 
-    let okay = rc == b::RSHADOW_EMUL_OKAY as i32;
-    if okay && i.is_pt != 0 {
-        if !fast && !watched {
-            a |= b::RSHADOW_TAIL_FAST_RECORD;
-        }
-    } else if fast {
-        a |= b::RSHADOW_TAIL_FAST_FAIL;
-    }
+    // Neither failed nor okay (an exception for the guest, a retry): the
+    // frame is no longer one to emulate fast.
+    a | fast | singlestep_db(flags)
+}
 
-    if i.singlestep != 0 {
-        a |= b::RSHADOW_TAIL_INJECT_DB;
-    }
-
-    if !watched && i.guest_levels == 3 && okay && i.retire_raw == 0 {
-        a |= b::RSHADOW_TAIL_PAE_EXTRA;
-    }
-    a
+/// See `rshadow_tail_decide` in the ABI header: [`decide`] for an
+/// unwatched fault, from scalars.
+#[unsafe(no_mangle)]
+pub extern "C" fn rshadow_tail_decide(rc: i32, event: u32, error_code: i32, flags: u32) -> u32 {
+    decide_scalar(rc, event, error_code, flags, false)
 }
 
 /// One instruction of the PAE second-half search: whether to go on, and

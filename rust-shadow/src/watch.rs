@@ -91,6 +91,8 @@ impl Watch {
 /// The watch table of one domain.
 pub struct WatchSet {
     len: usize,
+    /// Active ranges that trap fetches.
+    exec: usize,
     ranges: [Watch; MAX_WATCHES],
     filter: [u64; FILTER_WORDS],
 }
@@ -112,6 +114,7 @@ impl WatchSet {
     pub const fn new() -> Self {
         Self {
             len: 0,
+            exec: 0,
             ranges: [Watch::EMPTY; MAX_WATCHES],
             filter: [0; FILTER_WORDS],
         }
@@ -125,6 +128,19 @@ impl WatchSet {
     /// True if nothing is watched.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// True if an active range traps instruction fetches.
+    pub fn traps_fetches(&self) -> bool {
+        self.exec != 0
+    }
+
+    fn count_exec(&mut self) {
+        self.exec = self
+            .as_slice()
+            .iter()
+            .filter(|w| w.active_access().contains(Access::EXEC))
+            .count();
     }
 
     /// The ranges in ascending order.
@@ -189,6 +205,7 @@ impl WatchSet {
         }
         self.len = self.len.saturating_add(1);
         self.filter_add(&w);
+        self.count_exec();
         Ok(pos)
     }
 
@@ -210,6 +227,7 @@ impl WatchSet {
         }
         self.len = self.len.saturating_sub(1);
         self.filter_rebuild();
+        self.count_exec();
         Ok(removed)
     }
 
@@ -217,12 +235,15 @@ impl WatchSet {
     pub fn disable(&mut self, idx: usize) -> Option<Watch> {
         let w = self.ranges.get_mut(..self.len)?.get_mut(idx)?;
         w.disabled = true;
-        Some(*w)
+        let w = *w;
+        self.count_exec();
+        Some(w)
     }
 
     /// Removes every range.
     pub fn clear(&mut self) {
         self.len = 0;
+        self.exec = 0;
         self.filter = [0; FILTER_WORDS];
     }
 

@@ -5,7 +5,7 @@
 
 use rshadow::bindings::*;
 use rshadow::fault::rshadow_emulation_tail;
-use rshadow::tail::rshadow_pae_extra;
+use rshadow::tail::{rshadow_pae_extra, rshadow_tail_decide};
 
 unsafe extern "C" {
     fn ref_emulation_tail(input: *const rshadow_tail_in) -> u32;
@@ -72,6 +72,31 @@ fn unwatched_tail_matches_xen_case_by_case() {
         };
         assert_eq!(out.actions, want, "{input:?}");
         assert_eq!(out.steps, 0);
+        // The scalar entry point Xen uses for unwatched faults agrees, given
+        // everything or, as private.h calls it, the page-table check only
+        // for an emulation that went well and the event only for one that
+        // raised an exception.
+        let flags = (u32::from(input.fast_emul) * RSHADOW_TAILF_FAST)
+            | (u32::from(input.singlestep) * RSHADOW_TAILF_SINGLESTEP)
+            | (u32::from(input.retire_raw) * RSHADOW_TAILF_RAW)
+            | (u32::from(input.guest_levels) << RSHADOW_TAILF_LEVELS_SHIFT);
+        let pt = u32::from(input.is_pt) * RSHADOW_TAILF_PT;
+        let event = (u32::from(input.event_type) << 8) | u32::from(input.event_vector);
+        let (rc, ec) = (input.rc, input.event_error_code);
+        assert_eq!(
+            rshadow_tail_decide(rc, event, ec, flags | pt),
+            want,
+            "{input:?}"
+        );
+        let okay = rc == RSHADOW_EMUL_OKAY as i32;
+        let exception = rc == RSHADOW_EMUL_EXCEPTION as i32;
+        let lean = rshadow_tail_decide(
+            rc,
+            if exception { event } else { 0 },
+            if exception { ec } else { 0 },
+            flags | if okay { pt } else { 0 },
+        );
+        assert_eq!(lean, want, "{input:?} as private.h calls it");
         cases += 1;
     }
     assert_eq!(cases, 7 * 5 * 6 * 3 * 32 * 3);

@@ -7,6 +7,45 @@
 
 void __noreturn xtf_main(void);
 
+extern uint32_t pvh_start_info;
+
+/* The parts of struct hvm_start_info (Xen's public ABI) the framework reads. */
+struct start_info {
+    uint32_t magic, version, flags, nr_modules;
+    uint64_t modlist_paddr, cmdline_paddr;
+};
+
+const char *xtf_cmdline(void)
+{
+    const struct start_info *si = (const void *)(unsigned long)pvh_start_info;
+    unsigned long cmd;
+
+    if ( !si || si->magic != 0x336ec578 || !si->cmdline_paddr )
+        return "";
+    cmd = si->cmdline_paddr;
+    /* Only what the identity map covers can be read. */
+    return cmd < IDENT_MAP_MB * 1024UL * 1024 ? (const char *)cmd : "";
+}
+
+unsigned long xtf_cmdline_ulong(const char *key, unsigned long dflt)
+{
+    const char *p = xtf_cmdline();
+    size_t klen = strlen(key);
+
+    for ( ; *p; p++ )
+    {
+        unsigned long v = 0;
+
+        if ( (p != xtf_cmdline() && p[-1] != ' ') || memcmp(p, key, klen) ||
+             p[klen] != '=' )
+            continue;
+        for ( p += klen + 1; *p >= '0' && *p <= '9'; p++ )
+            v = v * 10 + (*p - '0');
+        return v;
+    }
+    return dflt;
+}
+
 intpte_t *l1e_of(const void *va)
 {
     unsigned long gfn = virt_to_gfn(va);

@@ -18,6 +18,10 @@ int snprintf(char *buf, size_t size, const char *fmt, ...) __printf(3, 4);
 void printk(const char *fmt, ...) __printf(1, 2);
 void vprintk(const char *fmt, va_list args) __printf(1, 0);
 
+/* dom0's command line (the kernel module's arguments), and key=N in it. */
+const char *xtf_cmdline(void);
+unsigned long xtf_cmdline_ulong(const char *key, unsigned long dflt);
+
 /* Ends the test: prints the result line and asks Xen to shut down. */
 void __noreturn xtf_exit(void);
 
