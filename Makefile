@@ -9,7 +9,9 @@
 #   xtf              boot the test kernels (XTF_TESTS=glob XTF_PLATFORMS=list,
 #                    XEN=stock for the unpatched baseline)
 #   smoke            boot the smallest test kernel on both platforms
-#   bench            costs per event against stock Xen (BENCHMARKS.md)
+#   bench            costs per event against stock Xen, and the module's hot
+#                    paths on the host (rewrites BENCHMARKS.md's tables)
+#   bench-host       the host micro-benchmarks only
 #   setup            install what the build and the emulators need (root)
 #
 # Developer targets
@@ -63,6 +65,7 @@ xen-edited = $(if $(wildcard $(1).built-stamp),$(shell find $(1)/xen \
     -newer $(1).built-stamp -print -quit 2>/dev/null))
 
 .PHONY: all run test setup module xen xen-stock xtf xtf-build smoke audit bench \
+        bench-host profile \
         refresh-patches xen-reset docker-test clean distclean FORCE
 
 all: module xen xtf-build
@@ -145,9 +148,18 @@ smoke: setup-if-root xtf-build xen
 	$(TOP)/tests/xtf/xtf-runner --xen $(PATCHED)/xen/xen --flavour patched \
 	    --out $(XTF_OUT) --tests 'example' --logs $(BUILD)/xtf-logs/smoke
 
-# Costs against stock Xen, in emulated cycles; rewrites BENCHMARKS.md's tables.
-bench: setup-if-root xtf-build xen xen-stock
+# Costs against stock Xen, in emulated cycles, and instruction counts of
+# the module's hot paths on the host; rewrites BENCHMARKS.md's tables.
+bench: setup-if-root xtf-build xen xen-stock bench-host
 	$(TOP)/scripts/bench.py --write $(TOP)/BENCHMARKS.md
+
+bench-host: setup-if-root
+	$(TOP)/scripts/bench-host.py --write $(TOP)/BENCHMARKS.md
+
+# Where an unwatched page-table write's instructions go, stock against
+# patched (scripts/profile-fault.py has more).
+profile: xtf-build xen xen-stock
+	$(TOP)/scripts/profile-fault.py --callees sh_page_fault__guest_4
 
 run: setup-if-root all
 	$(TOP)/scripts/run-demo.sh $(PATCHED)/xen/xen $(XTF_OUT)

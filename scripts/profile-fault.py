@@ -11,7 +11,10 @@ by xen-syms' symbols.  With both flavours it prints the difference per
 function, which is where patched Xen's overhead is.
 
     scripts/profile-fault.py [--function ptwrite] [--flavours stock,patched]
-                             [--top 40]
+                             [--callees sh_page_fault__guest_4] [--top 40]
+
+--callees F counts each function F calls inclusively (with everything it
+calls), which shows the phases of F; --detail F lists F's instructions.
 
 QEMU does not deliver interrupts or run timers while single-stepping, so
 the event is exactly the path's own.
@@ -39,7 +42,9 @@ import gdb
 gdb.execute("set pagination off")
 gdb.execute("target remote :%(port)d")
 gdb.execute("hbreak *%(entry)#x")
-gdb.execute("continue")
+for _ in range(%(call)d):
+    gdb.execute("continue")
+gdb.execute("delete")
 rsp = int(gdb.parse_and_eval("$rsp"))
 ret = int.from_bytes(gdb.selected_inferior().read_memory(rsp, 8).tobytes(), "little")
 out = open("%(out)s", "w")
@@ -69,14 +74,15 @@ def symbol(path, name):
     sys.exit(f"profile: no symbol {name} in {path}")
 
 
-def trace(xen, function, iters, limit):
+def trace(xen, function, iters, limit, call):
     """Every PC executed in `function` of the bench kernel, booted on `xen`."""
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         pcs = Path(tmp) / "pcs"
         script = Path(tmp) / "trace.py"
         script.write_text(GDB_SCRIPT % {"port": port, "out": pcs, "limit": limit,
-                                        "entry": symbol(KERNEL, function)})
+                                        "entry": symbol(KERNEL, function),
+                                        "call": call})
         qemu = subprocess.Popen(
             ["qemu-system-x86_64", "-nographic", "-display", "none", "-m", "512",
              "-cpu", "qemu64,+svm", "-kernel", str(xen),
@@ -129,8 +135,8 @@ def last_event(pcs, syms, through):
     return events[-1], len(events)
 
 
-def detail(elf, syms, event, function):
-    """The instructions `event` ran in `function`, in order, disassembled."""
+def disassembly(elf):
+    """Each instruction of Xen's text, by address."""
     out = subprocess.run(["objdump", "-d", "--no-show-raw-insn", str(elf)],
                          capture_output=True, text=True, check=True).stdout
     text = {}
@@ -138,9 +144,38 @@ def detail(elf, syms, event, function):
         addr, _, insn = line.strip().partition(":")
         if insn and all(c in "0123456789abcdef" for c in addr):
             text[int(addr, 16)] = insn.strip()
+    return text
+
+
+def by_callee(event, syms, text, function, depth):
+    """Instructions counted inclusively per call path below `function`, down
+    to `depth` calls ("(self)" for a function's own), following calls and
+    returns."""
+    counts = Counter()
+    stack = []
+    prev = ""
     for pc in event:
-        if syms.name(pc) == function:
-            print(f"  {pc:x}  {text.get(pc, '?')}")
+        name = syms.name(pc)
+        if prev.startswith("call"):
+            stack.append(name)
+        elif stack and stack[-1].startswith("__x86_indirect_thunk") and \
+                not name.startswith("__x86_indirect_thunk"):
+            stack[-1] = name    # the thunk jumped to the real callee
+        if function not in stack and name == function:
+            stack = [function]  # entered without a traced call
+        if function in stack:
+            below = stack[stack.index(function) + 1:]
+            for n in range(min(depth, len(below)) + 1):
+                path = tuple(below[:n])
+                if n == len(below) or n == depth:
+                    counts[path + ("(self)",) if n == len(below) else path] += 1
+                else:
+                    counts[path] += 1
+        prev = text.get(pc, "")
+        if prev.startswith("ret") and stack:
+            stack.pop()
+    return Counter({" > ".join(k) if k else f"{function} (all)": v
+                    for k, v in counts.items()})
 
 
 def main():
@@ -148,11 +183,17 @@ def main():
     ap.add_argument("--function", default="ptwrite")
     ap.add_argument("--flavours", default="stock,patched")
     ap.add_argument("--iters", type=int, default=2)
+    ap.add_argument("--call", type=int, default=1,
+                    help="trace the function's Nth call")
     ap.add_argument("--limit", type=int, default=400000,
                     help="most instructions to step")
     ap.add_argument("--through", default="sh_page_fault",
                     help="profile the last exit that runs this function")
     ap.add_argument("--top", type=int, default=40)
+    ap.add_argument("--callees", metavar="FUNCTION",
+                    help="count inclusively, per function FUNCTION calls")
+    ap.add_argument("--depth", type=int, default=1,
+                    help="how many calls deep --callees goes")
     ap.add_argument("--detail", metavar="FUNCTION",
                     help="also list the instructions run in FUNCTION")
     args = ap.parse_args()
@@ -161,11 +202,17 @@ def main():
     for flavour in args.flavours.split(","):
         tree = BUILD / f"pinned/xen-{flavour}/xen"
         syms = Symbols(tree / "xen-syms")
-        event, n = last_event(trace(tree / "xen", args.function, args.iters, args.limit),
+        event, n = last_event(trace(tree / "xen", args.function, args.iters, args.limit, args.call),
                               syms, args.through)
-        profiles[flavour] = Counter(syms.name(pc) for pc in event)
+        text = disassembly(tree / "xen-syms") if args.callees or args.detail else {}
+        if args.callees:
+            profiles[flavour] = by_callee(event, syms, text, args.callees, args.depth)
+        else:
+            profiles[flavour] = Counter(syms.name(pc) for pc in event)
         if args.detail:
-            detail(tree / "xen-syms", syms, event, args.detail)
+            for pc in event:
+                if syms.name(pc) == args.detail:
+                    print(f"  {pc:x}  {text.get(pc, '?')}")
         print(f"{flavour}: {len(event)} instructions in Xen for the last of "
               f"{n} exits through {args.through} in {args.function}()")
 

@@ -15,6 +15,10 @@ Suites, in order (each can be chosen with RSHADOW_SUITES=a,b,...):
   xtf        every test kernel as dom0 on QEMU-SVM and Bochs-VMX
   stock      the same suite on unpatched Xen built from the same source
              (RSHADOW_STOCK=0 skips it)
+  bench      the benchmarks, built and run a few iterations each: the host
+             micro-benchmarks, and the bench kernel on stock and patched
+             Xen on both platforms; every figure must come out, no timing
+             is asserted (make bench measures)
 
 Ends with "N passed, N failed, N skipped"; exits non-zero on any failure.
 """
@@ -259,9 +263,18 @@ def suite_stock():
         run_xtf("stock", "stock")
 
 
+def suite_bench():
+    step("bench/host-smoke", [str(TOP / "scripts/bench-host.py"), "--smoke"])
+    if os.environ.get("RSHADOW_STOCK") == "0":
+        record("SKIP", "bench/guest-smoke", "needs stock Xen; RSHADOW_STOCK=0")
+        return
+    if step("build/xen-stock", ["make", "xen-stock"]):
+        step("bench/guest-smoke", [str(TOP / "scripts/bench.py"), "--smoke"])
+
+
 SUITES = {"build": suite_build, "unit": suite_unit, "lint": suite_lint,
           "audit": suite_audit, "inputs": suite_inputs, "runner": suite_runner,
-          "xtf": suite_xtf, "stock": suite_stock}
+          "xtf": suite_xtf, "stock": suite_stock, "bench": suite_bench}
 
 
 def main():

@@ -9,7 +9,7 @@ set -eu
 APT_PACKAGES="
     bc bison build-essential ca-certificates clang cpio curl debootstrap
     dpkg-dev flex gawk git grub-common grub-pc-bin libclang-dev llvm make
-    mmdebstrap mtools python3 qemu-system-x86 xorriso xz-utils
+    gdb mmdebstrap mtools python3 qemu-system-x86 valgrind xorriso xz-utils
 "
 
 say() { printf 'setup: %s\n' "$*"; }

@@ -24,7 +24,7 @@
 #include <stdint.h>
 #endif
 
-#define RSHADOW_ABI_VERSION 2
+#define RSHADOW_ABI_VERSION 3
 
 /* ---- Logging ---- */
 
@@ -142,6 +142,7 @@ struct rshadow_stats {
     uint64_t errors;           /* watched accesses given up on */
     uint64_t watches;          /* ranges currently watched */
     uint64_t watched_frames;   /* frames in those ranges */
+    uint64_t fast_faults;      /* watched faults that took the fast path */
 };
 
 /* ---- Per-domain and per-vCPU state ---- */
@@ -151,7 +152,7 @@ struct rshadow_stats {
  * least these sizes and this alignment (the module checks at compile time
  * that its state fits) and passes them to every call.
  */
-#define RSHADOW_DOMAIN_STATE_SIZE (160u * 1024)
+#define RSHADOW_DOMAIN_STATE_SIZE (260u * 1024)
 #define RSHADOW_VCPU_STATE_SIZE   512u
 #define RSHADOW_STATE_ALIGN       64u
 struct rshadow_domain;
@@ -312,6 +313,8 @@ struct rshadow_fault {
 };
 /* Some watch traps fetches: note the emulated instruction's fetches too. */
 #define RSHADOW_FAULTF_FETCHES (1u << 0)
+/* Set by Xen: the fault took the fast path (a repeat of the last one). */
+#define RSHADOW_FAULTF_FAST    (1u << 1)
 
 /*
  * sh_page_fault(), after the shadow entry is propagated, with the paging

@@ -219,6 +219,9 @@ pub unsafe extern "C" fn rshadow_emulation_tail(
         return;
     };
     VcpuStats::bump(&v.stats.watched_faults);
+    if u32::from(f.flags) & b::RSHADOW_FAULTF_FAST != 0 {
+        VcpuStats::bump(&v.stats.fast_faults);
+    }
     if o.actions & b::RSHADOW_TAIL_FAILED != 0 {
         VcpuStats::bump(&v.stats.errors);
         v.record(error_record(f, b::RSHADOW_ERR_UNHANDLEABLE, i.rflags));

@@ -8,7 +8,7 @@
 //! building the 130 KiB domain block as a value would overflow Xen's stack.
 
 use core::cell::UnsafeCell;
-use core::ptr::addr_of_mut;
+use core::ptr::{addr_of, addr_of_mut};
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::bindings::{
@@ -60,6 +60,8 @@ pub struct VcpuStats {
     pub steps: AtomicU64,
     /// Watched accesses given up on.
     pub errors: AtomicU64,
+    /// Watched faults that took Xen's fast path.
+    pub fast_faults: AtomicU64,
 }
 
 impl VcpuStats {
@@ -76,6 +78,7 @@ impl VcpuStats {
         s.dropped = s.dropped.wrapping_add(get(&self.dropped));
         s.steps = s.steps.wrapping_add(get(&self.steps));
         s.errors = s.errors.wrapping_add(get(&self.errors));
+        s.fast_faults = s.fast_faults.wrapping_add(get(&self.fast_faults));
     }
 
     fn clear(&self) {
@@ -86,6 +89,7 @@ impl VcpuStats {
             &self.dropped,
             &self.steps,
             &self.errors,
+            &self.fast_faults,
         ] {
             c.store(0, Ordering::Relaxed);
         }
@@ -138,8 +142,13 @@ impl DomainState {
             addr_of_mut!((*s).max_gfn).write(facts.max_gfn);
             addr_of_mut!((*s).xen_handle).write(facts.xen_handle);
             addr_of_mut!((*s).nr_vcpus).write(facts.nr_vcpus);
-            addr_of_mut!((*s).magic).write(DOMAIN_MAGIC);
         }
+        // SAFETY: the zeroed watch set is a valid, empty one, and nothing
+        // else accesses the block yet (contract).
+        let watches = unsafe { &mut *UnsafeCell::raw_get(addr_of!((*s).watches)) };
+        watches.size_filter(facts.max_gfn);
+        // SAFETY: as above; published last.
+        unsafe { addr_of_mut!((*s).magic).write(DOMAIN_MAGIC) };
     }
 
     /// The watch set, for reading.

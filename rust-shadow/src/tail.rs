@@ -14,11 +14,12 @@
 //!  - a PAE guest gets up to four more instructions emulated, looking for
 //!    the second half of a 64-bit PTE write.
 //!
-//! A watched fault differs only where it must: it never feeds the
-//! fast-emulation heuristic (that path would bypass the watch), skips the
-//! PAE search (stepping wants the next instructions to run, not to be
-//! emulated), and when it cannot be emulated the watch is disabled so that
-//! the guest can retry natively (the documented degradation policy).
+//! A watched fault differs only where it must: once emulated, its frame is
+//! remembered for rust-shadow's own fast path, which checks the watch again
+//! (Xen's would bypass it), rather than by the page-table heuristic; it
+//! skips the PAE search (stepping wants the next instructions to run, not
+//! to be emulated); and when it cannot be emulated the watch is disabled so
+//! that the guest can retry natively (the documented degradation policy).
 
 use crate::bindings::{self as b, rshadow_tail_in};
 
@@ -59,19 +60,19 @@ fn decide_scalar(rc: i32, event: u32, error_code: i32, flags: u32, watched: bool
     if rc != b::RSHADOW_EMUL_OKAY as i32 {
         return decide_not_okay(rc, event, error_code, flags, watched);
     }
+    if watched {
+        // Remembered for rust-shadow's own fast path, which checks the
+        // watch again (rshadow.c); no PAE search, the steps follow.
+        return b::RSHADOW_TAIL_FAST_RECORD | singlestep_db(flags);
+    }
     // The fast-emulation heuristic by FAST and PT (bits 0 and 1 of flags):
     // neither or both, nothing; fast but no page table, forget the frame; a
-    // page table emulated the slow way, remember it (never for a watch).
+    // page table emulated the slow way, remember it.
     const _: () = assert!(b::RSHADOW_TAILF_FAST == 1 && b::RSHADOW_TAILF_PT == 2);
-    let record = if watched {
-        0
-    } else {
-        b::RSHADOW_TAIL_FAST_RECORD
-    };
-    let by_fast_pt = (b::RSHADOW_TAIL_FAST_FAIL << 8) | (record << 16);
+    let by_fast_pt = (b::RSHADOW_TAIL_FAST_FAIL << 8) | (b::RSHADOW_TAIL_FAST_RECORD << 16);
     let heuristic = by_fast_pt.wrapping_shr((flags & 3).wrapping_mul(8)) & 0xff;
     let levels_raw = flags & (LEVELS_MASK | b::RSHADOW_TAILF_RAW);
-    let pae = if !watched && levels_raw == 3 << b::RSHADOW_TAILF_LEVELS_SHIFT {
+    let pae = if levels_raw == 3 << b::RSHADOW_TAILF_LEVELS_SHIFT {
         b::RSHADOW_TAIL_PAE_EXTRA
     } else {
         0

@@ -3,9 +3,12 @@
 //!
 //! Ranges are kept sorted and disjoint in a fixed-size table, so a lookup is
 //! a binary search with no allocation.  In front of it sits a bitmap filter
-//! over 16-frame granules: a frame whose granule bit is clear is certainly
-//! unwatched, which makes the common case, a miss, a handful of
-//! instructions whatever the table holds.
+//! with a bit per frame for guests of up to 4 GiB (per 2^k frames above,
+//! wrapping round beyond 2^20 granules): a frame whose bit is clear is
+//! certainly unwatched, which makes the common case, a miss, a handful of
+//! instructions whatever the table holds.  For such guests every miss is
+//! that case; a larger guest's frames that share a granule with a watched
+//! one go on to the search.
 //!
 //! Locking: Xen's glue calls the mutating methods with the domain's paging
 //! lock held, and every lookup happens under the same lock (shadow
@@ -19,10 +22,9 @@ use crate::errno::{CtlResult, Errno};
 /// Most ranges one domain may watch.
 pub const MAX_WATCHES: usize = bindings::RSHADOW_MAX_WATCHES as usize;
 
-/// Frames per filter granule, as a shift.
-const GRANULE_SHIFT: u32 = 4;
-/// Bits in the filter; a power of two.
-const FILTER_BITS: usize = 32768;
+/// Bits in the filter, as a power of two: a bit per frame up to 4 GiB.
+const FILTER_ORDER: u32 = 20;
+const FILTER_BITS: usize = 1 << FILTER_ORDER;
 const FILTER_WORDS: usize = FILTER_BITS / 64;
 
 bitflags! {
@@ -93,6 +95,8 @@ pub struct WatchSet {
     len: usize,
     /// Active ranges that trap fetches.
     exec: usize,
+    /// Frames per filter bit, as a shift (see [`WatchSet::size_filter`]).
+    shift: u32,
     ranges: [Watch; MAX_WATCHES],
     filter: [u64; FILTER_WORDS],
 }
@@ -103,21 +107,38 @@ impl Default for WatchSet {
     }
 }
 
-#[inline(always)]
-fn granule_bit(gfn: u64) -> usize {
-    // Masked, so the index is in bounds even under speculation.
-    (gfn >> GRANULE_SHIFT) as usize & (FILTER_BITS - 1)
-}
-
 impl WatchSet {
     /// An empty set.
     pub const fn new() -> Self {
         Self {
             len: 0,
             exec: 0,
+            shift: 0,
             ranges: [Watch::EMPTY; MAX_WATCHES],
             filter: [0; FILTER_WORDS],
         }
+    }
+
+    /// Sizes the filter's granules for a guest whose highest frame is
+    /// `max_gfn`: the smallest that give every frame a bit of its own.
+    /// Frames above still work (the filter wraps round; it only ever
+    /// passes too much, never too little).
+    pub fn size_filter(&mut self, max_gfn: u64) {
+        let bits = u64::BITS.saturating_sub(max_gfn.leading_zeros());
+        self.shift = bits.saturating_sub(FILTER_ORDER);
+        self.filter_rebuild();
+    }
+
+    #[inline(always)]
+    fn granule(&self, gfn: u64) -> u64 {
+        // shift < 64 always (size_filter); wrapping_shr masks it anyway.
+        gfn.wrapping_shr(self.shift)
+    }
+
+    #[inline(always)]
+    fn granule_bit(&self, gfn: u64) -> usize {
+        // Masked, so the index is in bounds even under speculation.
+        self.granule(gfn) as usize & (FILTER_BITS - 1)
     }
 
     /// Number of ranges.
@@ -151,7 +172,7 @@ impl WatchSet {
     /// The range holding `gfn`, if any, with its index.
     #[inline]
     pub fn lookup(&self, gfn: u64) -> Option<(usize, &Watch)> {
-        let bit = granule_bit(gfn);
+        let bit = self.granule_bit(gfn);
         let word = self.filter.get(bit / 64).copied().unwrap_or(0);
         if word & (1u64 << (bit % 64)) == 0 {
             return None;
@@ -244,34 +265,44 @@ impl WatchSet {
     pub fn clear(&mut self) {
         self.len = 0;
         self.exec = 0;
-        self.filter = [0; FILTER_WORDS];
+        // In place: the filter is too big for Xen's stack.
+        self.filter.fill(0);
     }
 
-    fn filter_set(&mut self, bit: usize) {
-        if let Some(word) = self.filter.get_mut(bit / 64) {
-            *word |= 1u64 << (bit % 64);
+    /// Sets filter bits `lo..=hi` (lo <= hi < FILTER_BITS), a word at a time.
+    fn filter_set(&mut self, lo: usize, hi: usize) {
+        let mut b = lo;
+        while b <= hi {
+            let bit = b % 64;
+            let n = 64usize
+                .wrapping_sub(bit)
+                .min(hi.wrapping_sub(b).wrapping_add(1));
+            let mask = u64::MAX.wrapping_shr(64u32.wrapping_sub(n as u32)) << bit;
+            if let Some(word) = self.filter.get_mut(b / 64) {
+                *word |= mask;
+            }
+            b = b.wrapping_add(n);
         }
     }
 
     fn filter_add(&mut self, w: &Watch) {
-        let g_first = w.first >> GRANULE_SHIFT;
-        let g_last = w.last >> GRANULE_SHIFT;
-        if g_last.wrapping_sub(g_first) >= FILTER_BITS as u64 {
-            self.filter = [u64::MAX; FILTER_WORDS];
+        let (g_first, g_last) = (self.granule(w.first), self.granule(w.last));
+        if g_last.wrapping_sub(g_first) >= (FILTER_BITS - 1) as u64 {
+            self.filter.fill(u64::MAX);
             return;
         }
-        let mut g = g_first;
-        loop {
-            self.filter_set(granule_bit(g << GRANULE_SHIFT));
-            if g == g_last {
-                break;
-            }
-            g = g.wrapping_add(1);
+        let (lo, hi) = (self.granule_bit(w.first), self.granule_bit(w.last));
+        if lo <= hi {
+            self.filter_set(lo, hi);
+        } else {
+            // The range wraps round the filter.
+            self.filter_set(lo, FILTER_BITS - 1);
+            self.filter_set(0, hi);
         }
     }
 
     fn filter_rebuild(&mut self) {
-        self.filter = [0; FILTER_WORDS];
+        self.filter.fill(0);
         for i in 0..self.len {
             if let Some(w) = self.ranges.get(i).copied() {
                 self.filter_add(&w);
@@ -290,7 +321,7 @@ impl WatchSet {
         let formed = ranges.iter().all(|w| w.first <= w.last);
         let filtered = ranges.iter().all(|w| {
             [w.first, w.last].iter().all(|&g| {
-                let bit = granule_bit(g);
+                let bit = self.granule_bit(g);
                 self.filter
                     .get(bit / 64)
                     .is_some_and(|word| word & (1u64 << (bit % 64)) != 0)
@@ -403,6 +434,58 @@ mod tests {
         assert!(d.disabled);
         assert_eq!(s.lookup(5).unwrap().1.active_access(), Access::empty());
         assert!(s.disable(1).is_none());
+    }
+
+    /// Whether the filter passes `gfn` on to the search.
+    fn passes(s: &WatchSet, gfn: u64) -> bool {
+        let bit = s.granule_bit(gfn);
+        s.filter[bit / 64] & (1u64 << (bit % 64)) != 0
+    }
+
+    #[test]
+    fn filter_is_exact_up_to_4_gib() {
+        let mut s = set();
+        s.size_filter(0xf_ffff);
+        assert_eq!(s.shift, 0);
+        // Ranges across word boundaries, and single frames.
+        s.add(w(60, 10, Access::WRITE)).unwrap();
+        s.add(w(200, 1, Access::WRITE)).unwrap();
+        s.add(w(0xf_ffff, 1, Access::WRITE)).unwrap();
+        for g in 0..0x1000u64 {
+            assert_eq!(passes(&s, g), s.lookup(g).is_some(), "{g:#x}");
+        }
+        assert!(passes(&s, 0xf_ffff) && !passes(&s, 0xf_fffe));
+        assert!(s.check_invariants());
+        // Removing rebuilds exactly.
+        s.remove(60, 10).unwrap();
+        assert!((55..75).all(|g| !passes(&s, g)));
+        assert!(passes(&s, 200));
+    }
+
+    #[test]
+    fn filter_granules_grow_with_the_guest_and_wrap() {
+        let mut s = set();
+        s.size_filter(0);
+        assert_eq!(s.shift, 0);
+        s.size_filter(1 << 20);
+        assert_eq!(s.shift, 1);
+        s.size_filter(u64::MAX);
+        assert_eq!(s.shift, 44);
+        s.size_filter((1 << 24) - 1);
+        assert_eq!(s.shift, 4);
+        // A frame beyond the sized guest wraps round: its granule's bit is
+        // shared with a low one, so it may pass, and is still found.
+        s.add(w((1 << 24) + 0x35, 1, Access::READ)).unwrap();
+        assert!(passes(&s, 0x30) && !passes(&s, 0x40));
+        assert!(s.lookup((1 << 24) + 0x35).is_some());
+        assert!(s.lookup(0x35).is_none());
+        // A range wrapping round the end of the filter sets both ends.
+        s.add(w((1 << 24) - 0x20, 0x40, Access::READ)).unwrap();
+        assert!(passes(&s, (1 << 24) - 1) && passes(&s, 0x10) && !passes(&s, 0x100));
+        // One covering the whole filter sets it all.
+        s.add(w(1 << 30, 1 << 25, Access::READ)).unwrap();
+        assert!(passes(&s, 0x12345));
+        assert!(s.check_invariants());
     }
 
     #[test]

@@ -135,10 +135,14 @@ fn watched_faults_differ_only_where_documented() {
                 &mut out,
             )
         };
-        let mut expect = unwatched & !(RSHADOW_TAIL_FAST_RECORD | RSHADOW_TAIL_PAE_EXTRA);
-        if unwatched & RSHADOW_TAIL_FAILED != 0 {
-            expect |= RSHADOW_TAIL_DISABLE;
-        }
+        let expect = if input.rc == RSHADOW_EMUL_OKAY as i32 {
+            // Remembered for the module's fast path, whatever the frame.
+            RSHADOW_TAIL_FAST_RECORD | (unwatched & RSHADOW_TAIL_INJECT_DB)
+        } else if unwatched & RSHADOW_TAIL_FAILED != 0 {
+            unwatched | RSHADOW_TAIL_DISABLE
+        } else {
+            unwatched & !RSHADOW_TAIL_PAE_EXTRA
+        };
         assert_eq!(out.actions, expect, "{input:?}");
     }
 }
