@@ -8,6 +8,8 @@ Suites, in order (each can be chosen with RSHADOW_SUITES=a,b,...):
   unit       host unit and C-ABI tests of the module (cargo test)
   lint       rustfmt, clippy (host and hypervisor target)
   audit      the object audit against deliberately bad objects
+  fuzz       the control-interface and trace-ring fuzz targets (libFuzzer),
+             FUZZ_SECONDS each (default 10)
   inputs     bad setup inputs fail clearly and change nothing; a second
              make rebuilds nothing
   runner     the runner itself: a deliberately failing test is FAILURE, a
@@ -145,6 +147,18 @@ def expect_fail(name, cmd, pattern, env=None, unchanged=()):
         print("\n".join(("    " + l) for l in out.splitlines()[-20:]))
 
 
+def suite_fuzz():
+    start = time.monotonic()
+    p = sh([str(TOP / "scripts/fuzz.sh")])
+    lines = re.findall(r"^(fuzz/\S+) (PASS|FAIL) \((.*)\)$", p.stdout, re.M)
+    for name, status, detail in lines:
+        record(status, name, detail)
+    if p.returncode != 0:
+        if not any(s == "FAIL" for _, s, _ in lines):
+            record("FAIL", "fuzz/script", seconds=time.monotonic() - start)
+        print("\n".join("    " + l for l in (p.stdout + p.stderr).splitlines()[-40:]))
+
+
 def suite_inputs():
     tarball = next((BUILD / "dl").glob("xen_*.orig.tar.xz"), None)
     with tempfile.TemporaryDirectory(prefix="rshadow-inputs-") as tmp:
@@ -273,7 +287,7 @@ def suite_bench():
 
 
 SUITES = {"build": suite_build, "unit": suite_unit, "lint": suite_lint,
-          "audit": suite_audit, "inputs": suite_inputs, "runner": suite_runner,
+          "audit": suite_audit, "fuzz": suite_fuzz, "inputs": suite_inputs, "runner": suite_runner,
           "xtf": suite_xtf, "stock": suite_stock, "bench": suite_bench}
 
 

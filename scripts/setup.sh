@@ -63,6 +63,14 @@ cd "$(dirname "$0")/.."
 rustup toolchain install >/dev/null 2>&1 || rustup show active-toolchain >/dev/null
 say "rust: $(rustc --version)"
 
+# cargo-fuzz for scripts/fuzz.sh (libFuzzer is built by g++; the pinned
+# toolchain's std component ships the ASan runtime).
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    say "installing cargo-fuzz"
+    cargo install cargo-fuzz --version 0.13.2 --locked --quiet -j1
+fi
+say "cargo-fuzz: $(cargo fuzz --version)"
+
 # Bochs 3.0 for the VMX platform.  Debian 12's Bochs 2.7 never delivers
 # Monitor Trap Flag exits, and Debian 13's binaries need a newer glibc, so
 # Bochs runs from a directory holding Debian 13's Bochs and the libraries it

@@ -367,7 +367,10 @@ struct rshadow_tail_in {
 #define RSHADOW_TAIL_STEP         (1u << 8) /* arm stepping (steps below) */
 struct rshadow_tail_out {
     uint32_t actions;      /* RSHADOW_TAIL_* */
-    uint32_t steps;        /* With RSHADOW_TAIL_STEP: the budget. */
+    uint32_t steps;        /* With RSHADOW_TAIL_STEP: the budget of the
+                              watch that recorded the access, as the
+                              table stands at the tail (another vCPU may
+                              have changed it since the fault). */
 };
 
 /*

@@ -10,15 +10,18 @@
 //! | domain not HVM | ENODEV |
 //! | domain uses HAP | EOPNOTSUPP (and a console line saying why) |
 //! | ENABLE when enabled | EEXIST |
-//! | ENABLE ring size 0, not a power of two, or below the minimum | EINVAL |
 //! | ENABLE ring size above the maximum | E2BIG |
+//! | ENABLE ring size 0, not a power of two, or below the minimum | EINVAL |
 //! | any other operation when not enabled | ENXIO |
-//! | watch frame count 0, or an access mask that is 0 or has unknown bits | EINVAL |
-//! | watch frame count, step budget or buffer capacity above its maximum | E2BIG |
+//! | watch frame count 0 | EINVAL |
+//! | watch frame count above its maximum | E2BIG |
+//! | watch access mask that is 0 or has unknown bits | EINVAL |
+//! | watch step budget above its maximum | E2BIG |
 //! | steps requested where stepping is unavailable | EOPNOTSUPP |
 //! | watch range beyond the domain's memory | ERANGE |
 //! | a frame of the range that is not RAM | EADDRNOTAVAIL |
 //! | READ_TRACE vCPU out of range | EINVAL |
+//! | LIST_WATCHES or READ_TRACE capacity above its maximum | E2BIG |
 //! | buffer misaligned, or null with a capacity | EFAULT |
 //! | watch overlaps another | EBUSY |
 //! | watch table full | ENOSPC |

@@ -137,13 +137,14 @@ fn kind_is_watched(kind: u32, access: Access) -> bool {
     }
 }
 
-/// The watched frame an access touched, if any: its first byte's frame,
-/// else its last byte's.
-fn watched_frame(watches: &WatchSet, acc: &rshadow_access) -> Option<u64> {
-    [acc.gfn, acc.gfn_last].into_iter().find(|&gfn| {
+/// The watched frame an access touched, if any (its first byte's frame,
+/// else its last byte's), and that watch's step budget.
+fn watched_frame(watches: &WatchSet, acc: &rshadow_access) -> Option<(u64, u32)> {
+    [acc.gfn, acc.gfn_last].into_iter().find_map(|gfn| {
         watches
             .lookup(gfn)
-            .is_some_and(|(_, w)| kind_is_watched(u32::from(acc.kind), w.active_access()))
+            .filter(|(_, w)| kind_is_watched(u32::from(acc.kind), w.active_access()))
+            .map(|(_, w)| (gfn, w.steps))
     })
 }
 
@@ -162,12 +163,25 @@ fn error_record(fault: &rshadow_fault, reason: u32, rflags: u64) -> rshadow_reco
 }
 
 /// Records the accesses of a watched fault's emulation that fall on
-/// watched frames with a matching access kind.
-pub fn record_accesses(vcpu: &VcpuState, watches: &WatchSet, fault: &rshadow_fault, rflags: u64) {
+/// watched frames with a matching access kind.  Returns the largest step
+/// budget of the watches that recorded one, or `None` if none did.
+///
+/// The table is read now, not when the fault was taken: the paging lock is
+/// dropped while the instruction is emulated, and another vCPU may change
+/// the watches meanwhile.  Steps follow a recorded access, never a missing
+/// one.
+pub fn record_accesses(
+    vcpu: &VcpuState,
+    watches: &WatchSet,
+    fault: &rshadow_fault,
+    rflags: u64,
+) -> Option<u32> {
     let n = usize::from(fault.nr_accesses).min(fault.accesses.len());
     let now = xen::now();
+    let mut steps = None;
     for acc in fault.accesses.iter().take(n) {
-        if let Some(gfn) = watched_frame(watches, acc) {
+        if let Some((gfn, budget)) = watched_frame(watches, acc) {
+            steps = steps.max(Some(budget));
             vcpu.record(rshadow_record {
                 time: now,
                 rip: fault.rip,
@@ -183,6 +197,7 @@ pub fn record_accesses(vcpu: &VcpuState, watches: &WatchSet, fault: &rshadow_fau
             });
         }
     }
+    steps
 }
 
 /// See `rshadow_emulation_tail` in the ABI header.
@@ -231,10 +246,10 @@ pub unsafe extern "C" fn rshadow_emulation_tail(
         VcpuStats::bump(&v.stats.emulated);
     }
     // SAFETY: paging lock held for watched faults (contract).
-    record_accesses(v, unsafe { d.watches() }, f, i.rflags);
-    if i.rc == b::RSHADOW_EMUL_OKAY as i32 && f.steps > 0 {
+    let steps = record_accesses(v, unsafe { d.watches() }, f, i.rflags);
+    if let Some(n) = steps.filter(|&n| n > 0 && i.rc == b::RSHADOW_EMUL_OKAY as i32) {
         o.actions |= b::RSHADOW_TAIL_STEP;
-        o.steps = f.steps;
+        o.steps = n;
     }
 }
 
@@ -337,17 +352,17 @@ mod tests {
         };
         assert_eq!(
             watched_frame(&s, &acc(b::RSHADOW_REC_WRITE, 10, 10)),
-            Some(10)
+            Some((10, 3))
         );
         assert_eq!(watched_frame(&s, &acc(b::RSHADOW_REC_READ, 10, 10)), None);
         assert_eq!(
             watched_frame(&s, &acc(b::RSHADOW_REC_RMW, 10, 10)),
-            Some(10)
+            Some((10, 3))
         );
         // An access straddling into the watched frame is recorded there.
         assert_eq!(
             watched_frame(&s, &acc(b::RSHADOW_REC_WRITE, 9, 10)),
-            Some(10)
+            Some((10, 3))
         );
         assert_eq!(watched_frame(&s, &acc(b::RSHADOW_REC_EXEC, 10, 10)), None);
     }

@@ -391,3 +391,73 @@ fn watched_fault_is_recorded_and_disable_lets_it_through() {
     unsafe { rshadow_vcpu_stats(vp, &mut stats) };
     assert_eq!(stats.records, 0);
 }
+
+/// Found by tests/xtf/tests/smp-watch: another vCPU removed the watch while
+/// this one emulated the access (the paging lock is dropped for the
+/// emulation).  The access is then not recorded, so no steps may follow:
+/// a window with no access record before it broke the trace's shape.
+/// Re-added with another budget, the new watch's budget applies.
+#[test]
+fn watch_changed_during_emulation_steps_by_the_table_at_the_tail() {
+    let _g = ram(0x100000, u64::MAX);
+    let d = Dom::enabled(HVM_MTF);
+    d.run(&watch(0x100, 1, RSHADOW_ACCESS_W, 4));
+    let v = Block::new(RSHADOW_VCPU_STATE_SIZE);
+    let vp: *mut rshadow_vcpu = v.0.cast();
+    let mut ring = vec![rshadow_record::default(); 16];
+    unsafe { rshadow_vcpu_init(vp, 1, ring.as_mut_ptr(), 16) };
+
+    let mut f = rshadow_fault::default();
+    assert_eq!(
+        unsafe { rshadow_fault_check(d.ptr(), 0x100, 0x100008, RSHADOW_PFEC_WRITE, &mut f) },
+        1
+    );
+    assert_eq!(f.steps, 4);
+    f.nr_accesses = 1;
+    f.accesses[0] = rshadow_access {
+        linear: 0x100008,
+        gfn: 0x100,
+        gfn_last: 0x100,
+        kind: RSHADOW_REC_WRITE as u8,
+        size: 8,
+        ..Default::default()
+    };
+    let input = rshadow_tail_in {
+        rc: RSHADOW_EMUL_OKAY as i32,
+        watched: 1,
+        rflags: 0x202,
+        guest_levels: 4,
+        ..Default::default()
+    };
+    let tail = |out: &mut rshadow_tail_out| unsafe {
+        rshadow_emulation_tail(vp, d.ptr(), &f, &input, out)
+    };
+    let records = || unsafe { rshadow_trace_len(vp) };
+
+    // Removed meanwhile: nothing recorded, nothing stepped.
+    let rm = rshadow_ctl {
+        op: RSHADOW_OP_REMOVE_WATCH,
+        ..watch(0x100, 1, 0, 0)
+    };
+    assert_eq!(d.run(&rm).0, 0);
+    let mut out = rshadow_tail_out::default();
+    tail(&mut out);
+    assert_eq!((out.actions & RSHADOW_TAIL_STEP, out.steps), (0, 0));
+    assert_eq!(records(), 0);
+
+    // Re-added with 9 steps: recorded, and stepped by 9.
+    assert_eq!(d.run(&watch(0x100, 1, RSHADOW_ACCESS_W, 9)).0, 0);
+    tail(&mut out);
+    assert_eq!(
+        (out.actions & RSHADOW_TAIL_STEP, out.steps),
+        (RSHADOW_TAIL_STEP, 9)
+    );
+    assert_eq!(records(), 1);
+
+    // Re-added for reads only: a write is not recorded, so not stepped.
+    assert_eq!(d.run(&rm).0, 0);
+    assert_eq!(d.run(&watch(0x100, 1, RSHADOW_ACCESS_R, 9)).0, 0);
+    tail(&mut out);
+    assert_eq!((out.actions & RSHADOW_TAIL_STEP, out.steps), (0, 0));
+    assert_eq!(records(), 1);
+}

@@ -8,6 +8,7 @@
 #   TEST-TIMEOUT seconds the runner allows on the slower platform (optional)
 #   TEST-XEN-ARGS extra Xen command line; {gfn:SYMBOL} becomes the frame of
 #               the kernel's SYMBOL (optional)
+#   TEST-VCPUS  dom0 vCPUs, and emulated CPUs, the test needs (default 1)
 #   obj-perenv  the test's objects, built once per environment
 #
 # into rules for $(XTF_OUT)/NAME/test-ENV-NAME and NAME/info.json, then
@@ -36,10 +37,10 @@ $(foreach env,$(TEST-ENVS),$(eval $(call xtf-test-env,$(NAME),$(env),$(TEST_DIR)
 
 $(XTF_OUT)/$(NAME)/info.json: $(TEST_DIR)Makefile
 	@mkdir -p $$(@D)
-	@printf '{"name": "%s", "category": "%s", "environments": [%s], "needs": [%s], "timeout": %s, "xen_args": "%s"}\n' \
+	@printf '{"name": "%s", "category": "%s", "environments": [%s], "needs": [%s], "timeout": %s, "xen_args": "%s", "vcpus": %s}\n' \
 	    '$(NAME)' '$(CATEGORY)' \
 	    '$(patsubst %,"%",$(TEST-ENVS))' '$(patsubst %,"%",$(TEST-NEEDS))' \
-	    '$(or $(TEST-TIMEOUT),0)' '$(TEST-XEN-ARGS)' | sed 's/" "/", "/g' > $$@
+	    '$(or $(TEST-TIMEOUT),0)' '$(TEST-XEN-ARGS)' '$(or $(TEST-VCPUS),1)' | sed 's/" "/", "/g' > $$@
 
 XTF_INFOS += $(XTF_OUT)/$(NAME)/info.json
 endef
@@ -52,4 +53,5 @@ TEST-ENVS :=
 TEST-NEEDS :=
 TEST-TIMEOUT :=
 TEST-XEN-ARGS :=
+TEST-VCPUS :=
 obj-perenv :=

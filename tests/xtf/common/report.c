@@ -24,9 +24,13 @@ enum test_status xtf_status(void)
 static void report(enum test_status s, const char *prefix, const char *fmt,
                    va_list args)
 {
-    /* The worst outcome wins. */
-    if ( s > status )
-        status = s;
+    enum test_status old = __atomic_load_n(&status, __ATOMIC_RELAXED);
+
+    /* The worst outcome wins, whichever vCPU reports it. */
+    while ( s > old &&
+            !__atomic_compare_exchange_n(&status, &old, s, false,
+                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED) )
+        ;
 
     if ( fmt && *fmt )
     {

@@ -112,9 +112,15 @@ long rshadow_list(struct xen_rshadow_watch *buf, unsigned int *nr,
 long rshadow_read(struct xen_rshadow_record *buf, unsigned int *nr,
                   uint64_t *lost)
 {
+    return rshadow_read_vcpu(0, buf, nr, lost);
+}
+
+long rshadow_read_vcpu(unsigned int vcpu, struct xen_rshadow_record *buf,
+                       unsigned int *nr, uint64_t *lost)
+{
     struct xen_domctl_rshadow_op op = {
         .op = XEN_DOMCTL_RSHADOW_OP_READ_TRACE,
-        .u.trace = { .vcpu = 0, .nr = *nr },
+        .u.trace = { .vcpu = vcpu, .nr = *nr },
     };
     long rc;
 

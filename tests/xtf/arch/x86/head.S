@@ -3,6 +3,8 @@
  * PVH entry.  Xen starts the vCPU in flat 32-bit protected mode with paging
  * off and %ebx pointing at struct hvm_start_info.  Switch to the
  * environment's paging mode on the framework's identity map, then call C.
+ * Secondary vCPUs (common/smp.c) start the same way, at _ap_start, with
+ * their stack in %esi and their number in %edi, and share the switch.
  *
  *   hvm64:    long mode, 4-level paging
  *   hvm32pae: 32-bit protected mode, 3-level (PAE) paging
@@ -27,7 +29,15 @@ ENTRY(_pvh_start)
         cli
         cld
         mov     %ebx, pvh_start_info
+        mov     $boot_stack_top, %esi
+        xor     %edi, %edi
+        jmp     switch_mode
+ENDFUNC(_pvh_start)
 
+ENTRY(_ap_start)
+        cli
+        cld
+switch_mode:
         lgdt    gdt_ptr
 
         mov     $X86_CR4_PAE, %eax
@@ -62,15 +72,23 @@ ENTRY(_pvh_start)
         mov     %eax, %fs
         mov     %eax, %gs
 
-#ifdef __x86_64__
-        lea     boot_stack_top(%rip), %rsp
-#else
-        mov     $boot_stack_top, %esp
-#endif
+        /* A 32-bit move: the upper half of %rsp is zero, whatever it was. */
+        mov     %esi, %esp
+        test    %edi, %edi
+        jnz     2f
         call    xtf_main
 1:      hlt
         jmp     1b
-ENDFUNC(_pvh_start)
+
+2:
+#ifdef __x86_64__
+        mov     %edi, %edi
+#else
+        push    %edi
+#endif
+        call    xtf_ap_main
+        jmp     1b
+ENDFUNC(_ap_start)
 
         .section .rodata, "a", @progbits
         .balign 8

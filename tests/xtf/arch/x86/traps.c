@@ -47,7 +47,7 @@ void set_trap_hook(unsigned int vector, trap_hook_t hook)
         hooks[vector] = hook;
 }
 
-void traps_init(void)
+void traps_load(void)
 {
     const struct __attribute__((__packed__)) {
         uint16_t limit;
@@ -56,6 +56,13 @@ void traps_init(void)
         .limit = sizeof(idt) - 1,
         .base = (unsigned long)idt,
     };
+
+    /* The whole descriptor is the operand, so no store to it is dropped. */
+    asm volatile ("lidt %0" :: "m" (ptr));
+}
+
+void traps_init(void)
+{
     unsigned int i;
 
     for ( i = 0; i < ARRAY_SIZE(idt); i++ )
@@ -73,8 +80,7 @@ void traps_init(void)
         };
     }
 
-    /* The whole descriptor is the operand, so no store to it is dropped. */
-    asm volatile ("lidt %0" :: "m" (ptr));
+    traps_load();
 }
 
 static bool fixup_from_extable(struct cpu_regs *regs)

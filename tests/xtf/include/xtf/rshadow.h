@@ -36,6 +36,9 @@ long rshadow_list(struct xen_rshadow_watch *buf, unsigned int *nr,
 /* Reads up to *nr records of vCPU 0; *nr becomes the count read. */
 long rshadow_read(struct xen_rshadow_record *buf, unsigned int *nr,
                   uint64_t *lost);
+/* The same for any vCPU of ours. */
+long rshadow_read_vcpu(unsigned int vcpu, struct xen_rshadow_record *buf,
+                       unsigned int *nr, uint64_t *lost);
 long rshadow_stats(struct xen_rshadow_stats *stats);
 
 /* Prints a record on the console, for failure reports. */

@@ -29,6 +29,9 @@ void set_trap_hook(unsigned int vector, trap_hook_t hook);
 /* Sets up the IDT; called by the framework before test_main(). */
 void traps_init(void);
 
+/* Loads that IDT on this vCPU: secondary vCPUs share it (common/smp.c). */
+void traps_load(void);
+
 #ifdef __x86_64__
 #define _ASM_PTR ".quad"
 #else

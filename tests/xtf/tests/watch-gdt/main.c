@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/**
+ * @file tests/watch-gdt/main.c
+ * @brief The guest's GDT on a watched page: segment reloads (mov to %ds
+ *        and %ss, far jump, far return, iret) and exception delivery keep
+ *        working, and the records say exactly what the code defines.
+ *
+ * The framework's GDT is copied onto a page of its own, with one more
+ * flat data descriptor whose accessed bit is clear, and loaded.  Then:
+ *  - watched for writes, with every descriptor accessed: the CPU only
+ *    reads the GDT, so every reload runs natively with nothing recorded;
+ *    the guest's own store to a descriptor is emulated and recorded;
+ *  - watched for writes, loading the descriptor whose accessed bit is
+ *    clear: the CPU's implicit write of that bit faults on the read-only
+ *    page, Xen emulates the `mov %ax, %es`, and 4.17's x86_emulate()
+ *    cannot load a segment for shadow emulation (no read_segment or
+ *    write_segment hooks): one XEN_RSHADOW_ERR_UNHANDLEABLE record, the
+ *    watch disabled, and the retry loads %es natively and sets the bit;
+ *  - watched for reads: each reload reads its descriptor, faults, and
+ *    degrades the same way; an exception's delivery reads the handler's
+ *    code descriptor while the #UD is pending re-injection, which is
+ *    XEN_RSHADOW_ERR_EVENT.
+ * Every time the guest ends up with the right selectors and control flow.
+ */
+#include <xtf.h>
+#include <xtf/rshadow.h>
+#include <arch/x86/asm.h>
+
+const char test_title[] = "The GDT on a watched page";
+
+#ifdef __x86_64__
+# define CODE_SEL GDT_CS64
+#else
+# define CODE_SEL GDT_CS32
+#endif
+#define DATA_SEL  GDT_DS
+/* Flat data, accessed bit clear: added after the framework's descriptors. */
+static unsigned int noacc_sel;
+#define NOACC_SEL noacc_sel
+
+struct __attribute__((__packed__)) desc_ptr {
+    uint16_t limit;
+    unsigned long base;
+};
+
+static uint64_t gdt_page[PAGE_SIZE / 8] __page_bss;
+static struct desc_ptr old_gdt;
+
+static struct xen_rshadow_record recs[32];
+static unsigned int nr;
+
+static unsigned long gdt_gfn(void)
+{
+    return virt_to_gfn(gdt_page);
+}
+
+static unsigned long desc(unsigned int sel)
+{
+    return (unsigned long)gdt_page + (sel & ~7u);
+}
+
+static void read_trace(void)
+{
+    nr = ARRAY_SIZE(recs);
+    if ( rshadow_read(recs, &nr, NULL) )
+        nr = 0;
+}
+
+static void dump(void)
+{
+    unsigned int i;
+
+    for ( i = 0; i < nr; i++ )
+        rshadow_print_record(&recs[i]);
+}
+
+static void watch_gdt(unsigned int access)
+{
+    if ( rshadow_reset() || rshadow_watch(gdt_gfn(), 1, access, 0) )
+    {
+        xtf_error("cannot watch the GDT page (access %#x)\n", access);
+        xtf_exit();
+    }
+}
+
+static uint32_t watch_flags(void)
+{
+    struct xen_rshadow_watch w;
+    unsigned int n = 1;
+
+    if ( rshadow_list(&w, &n, 0, NULL) || n != 1 || w.first_gfn != gdt_gfn() )
+        return ~0u;
+    return w.flags;
+}
+
+/*
+ * Exactly one error record for the instruction at `rip`, on a descriptor
+ * in [lo, hi), and the watch disabled.
+ */
+static void expect_degraded(const char *what, unsigned long rip,
+                            unsigned long lo, unsigned long hi,
+                            unsigned int reason)
+{
+    struct xen_rshadow_stats s;
+    const struct xen_rshadow_record *r = &recs[0];
+
+    read_trace();
+    if ( nr != 1 || r->kind != XEN_RSHADOW_REC_ERROR || r->extra != reason ||
+         r->rip != rip || r->gfn != gdt_gfn() || r->linear < lo ||
+         r->linear >= hi )
+    {
+        xtf_failure("%s: expected one error record (reason %u, rip %#lx, %#lx-%#lx), got %u\n",
+                    what, reason, rip, lo, hi - 1, nr);
+        dump();
+    }
+    if ( watch_flags() != XEN_RSHADOW_WATCH_DISABLED )
+        xtf_failure("%s: watch flags %#x, expected disabled\n", what,
+                    watch_flags());
+    if ( rshadow_stats(&s) || s.watched_faults != 1 || s.errors != 1 ||
+         s.emulated != 0 || s.records != 1 )
+        xtf_failure("%s: stats faults %llu errors %llu emulated %llu records %llu\n",
+                    what, (unsigned long long)s.watched_faults,
+                    (unsigned long long)s.errors,
+                    (unsigned long long)s.emulated,
+                    (unsigned long long)s.records);
+}
+
+static void expect_nothing(const char *what)
+{
+    struct xen_rshadow_stats s;
+
+    read_trace();
+    if ( nr || rshadow_stats(&s) || s.watched_faults )
+    {
+        xtf_failure("%s: %u records, %llu watched faults, expected none\n",
+                    what, nr, (unsigned long long)s.watched_faults);
+        dump();
+    }
+}
+
+/* ---- Segment reloads; each returns the address of the instruction ---- */
+
+#define READ_SEG(s) ({ unsigned int _v;                                  \
+            asm volatile ("mov %%" #s ", %0" : "=r" (_v)); _v & 0xffff; })
+
+static unsigned long load_ds(void)
+{
+    unsigned long insn;
+
+    asm volatile ("1: mov %k[sel], %%ds\n\t"
+                  "mov $1b, %[insn]"
+                  : [insn] "=r" (insn) : [sel] "r" (DATA_SEL) : "memory");
+    if ( READ_SEG(ds) != DATA_SEL )
+        xtf_failure("mov to %%ds: %%ds is %#x\n", READ_SEG(ds));
+    return insn;
+}
+
+static unsigned long load_ss(void)
+{
+    unsigned long insn;
+
+    asm volatile ("1: mov %k[sel], %%ss\n\t"
+                  "mov $1b, %[insn]"
+                  : [insn] "=r" (insn) : [sel] "r" (DATA_SEL) : "memory");
+    if ( READ_SEG(ss) != DATA_SEL )
+        xtf_failure("mov to %%ss: %%ss is %#x\n", READ_SEG(ss));
+    return insn;
+}
+
+static unsigned long load_es_noacc(void)
+{
+    unsigned long insn;
+
+    asm volatile ("1: mov %k[sel], %%es\n\t"
+                  "mov $1b, %[insn]"
+                  : [insn] "=r" (insn) : [sel] "r" (NOACC_SEL) : "memory");
+    if ( READ_SEG(es) != NOACC_SEL )
+        xtf_failure("mov to %%es: %%es is %#x\n", READ_SEG(es));
+    asm volatile ("mov %k0, %%es" :: "r" (DATA_SEL));
+    return insn;
+}
+
+static unsigned long far_jump(void)
+{
+    static struct __attribute__((__packed__)) {
+        uint32_t off;
+        uint16_t sel;
+    } ptr;
+    unsigned long insn, reached = 0;
+
+    asm volatile ("movl $2f, %[off]\n\t"
+                  "movw %[sel], %[ptrsel]\n"
+                  "1: ljmpl *%[ptr]\n\t"
+                  "mov $0, %[reached]\n"
+                  "2: mov $1, %[reached]\n\t"
+                  "mov $1b, %[insn]"
+                  : [insn] "=r" (insn), [reached] "+r" (reached),
+                    [off] "=m" (ptr.off), [ptrsel] "=m" (ptr.sel)
+                  : [ptr] "m" (ptr), [sel] "i" (CODE_SEL) : "memory");
+    if ( !reached || READ_SEG(cs) != CODE_SEL )
+        xtf_failure("far jump: reached %lu, %%cs %#x\n", reached,
+                    READ_SEG(cs));
+    return insn;
+}
+
+#ifdef __x86_64__
+# define PUSH_LABEL(l) "lea " l "(%%rip), %%rax; push %%rax\n\t"
+# define LRET "lretq"
+# define IRET "iretq"
+#else
+# define PUSH_LABEL(l) "push $" l "\n\t"
+# define LRET "lret"
+# define IRET "iret"
+#endif
+
+static unsigned long far_return(void)
+{
+    unsigned long insn, reached = 0;
+
+    asm volatile ("push %[sel]\n\t"
+                  PUSH_LABEL("2f")
+                  "1: " LRET "\n\t"
+                  "mov $0, %[reached]\n"
+                  "2: mov $1, %[reached]\n\t"
+                  "mov $1b, %[insn]"
+                  : [insn] "=r" (insn), [reached] "+r" (reached)
+                  : [sel] "i" (CODE_SEL) : "memory", "ax");
+    if ( !reached || READ_SEG(cs) != CODE_SEL )
+        xtf_failure("far return: reached %lu, %%cs %#x\n", reached,
+                    READ_SEG(cs));
+    return insn;
+}
+
+static unsigned long do_iret(void)
+{
+    unsigned long insn, reached = 0;
+
+    asm volatile (
+#ifdef __x86_64__
+                  "mov %%rsp, %%rax\n\t"
+                  "push %[ss]\n\t"
+                  "push %%rax\n\t"
+#endif
+                  "pushf\n\t"
+                  "push %[sel]\n\t"
+                  PUSH_LABEL("2f")
+                  "1: " IRET "\n\t"
+                  "mov $0, %[reached]\n"
+                  "2: mov $1, %[reached]\n\t"
+                  "mov $1b, %[insn]"
+                  : [insn] "=r" (insn), [reached] "+r" (reached)
+                  : [sel] "i" (CODE_SEL), [ss] "i" (DATA_SEL)
+                  : "memory", "ax");
+    if ( !reached || READ_SEG(cs) != CODE_SEL || READ_SEG(ss) != DATA_SEL )
+        xtf_failure("iret: reached %lu, %%cs %#x %%ss %#x\n", reached,
+                    READ_SEG(cs), READ_SEG(ss));
+    return insn;
+}
+
+static unsigned long do_ud2(void)
+{
+    unsigned long uds = exc_count[X86_EXC_UD], insn;
+
+    asm volatile ("1: ud2\n"
+                  "2:\n\t"
+                  _ASM_EXTABLE(1b, 2b)
+                  "mov $1b, %[insn]"
+                  : [insn] "=r" (insn) :: "memory");
+    if ( exc_count[X86_EXC_UD] != uds + 1 || last_exc.ip != insn )
+        xtf_failure("ud2: %lu #UD, last at %#lx (expected one at %#lx)\n",
+                    exc_count[X86_EXC_UD] - uds, last_exc.ip, insn);
+    return insn;
+}
+
+static const struct {
+    const char *name;
+    unsigned long (*fn)(void);
+    unsigned int sel, sel2;     /* Descriptors the first read may hit. */
+} reloads[] = {
+    { "mov to %ds", load_ds, DATA_SEL, DATA_SEL },
+    { "mov to %ss", load_ss, DATA_SEL, DATA_SEL },
+    { "far jump", far_jump, CODE_SEL, CODE_SEL },
+    { "far return", far_return, CODE_SEL, CODE_SEL },
+#ifdef __x86_64__
+    /* 64-bit iret loads %ss too: either descriptor may be read first. */
+    { "iret", do_iret, CODE_SEL, DATA_SEL },
+#else
+    { "iret", do_iret, CODE_SEL, CODE_SEL },
+#endif
+};
+
+/* ---- The cases ---- */
+
+static void test_write_watch(void)
+{
+    volatile uint32_t *d = (volatile uint32_t *)desc(NOACC_SEL);
+    uint32_t lo = d[0], hi = d[1];
+    unsigned int i;
+
+    watch_gdt(XEN_RSHADOW_ACCESS_W);
+    for ( i = 0; i < ARRAY_SIZE(reloads); i++ )
+        reloads[i].fn();
+    do_ud2();
+    expect_nothing("write watch, accessed descriptors");
+
+    /* The guest's own stores to a descriptor: emulated and recorded. */
+    d[0] = lo;
+    d[1] = hi;
+    read_trace();
+    if ( nr != 2 || recs[0].kind != XEN_RSHADOW_REC_WRITE ||
+         recs[0].linear != desc(NOACC_SEL) || recs[0].value != lo ||
+         recs[1].kind != XEN_RSHADOW_REC_WRITE ||
+         recs[1].linear != desc(NOACC_SEL) + 4 || recs[1].value != hi ||
+         recs[0].gfn != gdt_gfn() || recs[1].gfn != gdt_gfn() )
+    {
+        xtf_failure("descriptor stores: %u records, expected 2 writes\n", nr);
+        dump();
+    }
+
+    /* The CPU sets the accessed bit: a write no emulation can complete. */
+    watch_gdt(XEN_RSHADOW_ACCESS_W);
+    expect_degraded("accessed bit", load_es_noacc(), desc(NOACC_SEL),
+                    desc(NOACC_SEL) + 8, XEN_RSHADOW_ERR_UNHANDLEABLE);
+    if ( !(gdt_page[NOACC_SEL / 8] & (1ull << 40)) )
+        xtf_failure("the CPU did not set the accessed bit\n");
+    gdt_page[NOACC_SEL / 8] &= ~(1ull << 40);
+}
+
+static void test_read_watch(unsigned int access)
+{
+    unsigned int i;
+
+    printk("GDT watched %s\n", access & XEN_RSHADOW_ACCESS_W ? "rw" : "r");
+    for ( i = 0; i < ARRAY_SIZE(reloads); i++ )
+    {
+        unsigned long rip, lo, hi;
+
+        watch_gdt(access);
+        rip = reloads[i].fn();
+        lo = desc(reloads[i].sel < reloads[i].sel2 ? reloads[i].sel
+                                                   : reloads[i].sel2);
+        hi = desc(reloads[i].sel < reloads[i].sel2 ? reloads[i].sel2
+                                                   : reloads[i].sel) + 8;
+        expect_degraded(reloads[i].name, rip, lo, hi,
+                        XEN_RSHADOW_ERR_UNHANDLEABLE);
+
+        /* Disabled: the same reload again is native and unrecorded. */
+        reloads[i].fn();
+        read_trace();
+        if ( nr )
+            xtf_failure("%s: %u records after the watch was disabled\n",
+                        reloads[i].name, nr);
+    }
+
+    /* Delivery reads the handler's code descriptor. */
+    watch_gdt(access);
+    expect_degraded("#UD delivery", do_ud2(), desc(CODE_SEL),
+                    desc(CODE_SEL) + 8, XEN_RSHADOW_ERR_EVENT);
+}
+
+void test_main(void)
+{
+    struct desc_ptr new_gdt;
+
+    rshadow_require();
+
+    asm volatile ("sgdt %0" : "=m" (old_gdt));
+    noacc_sel = ROUNDUP(old_gdt.limit + 1u, 8);
+    if ( noacc_sel + 8 > PAGE_SIZE )
+        return xtf_error("unexpected framework GDT (limit %#x)\n",
+                         old_gdt.limit);
+    memcpy(gdt_page, (const void *)old_gdt.base, old_gdt.limit + 1);
+    gdt_page[NOACC_SEL / 8] = 0x00cf92000000ffffull;
+    new_gdt = (struct desc_ptr){ .limit = NOACC_SEL + 7,
+                                 .base = (unsigned long)gdt_page };
+    asm volatile ("lgdt %0" :: "m" (new_gdt));
+
+    if ( rshadow_enable(64) )
+        return xtf_error("cannot enable rust-shadow\n");
+
+    test_write_watch();
+    test_read_watch(XEN_RSHADOW_ACCESS_R);
+    test_read_watch(XEN_RSHADOW_ACCESS_R | XEN_RSHADOW_ACCESS_W);
+
+    rshadow_disable();
+    asm volatile ("lgdt %0" :: "m" (old_gdt));
+    xtf_success(NULL);
+}
