@@ -64,7 +64,7 @@ xen-edited = $(if $(wildcard $(1).built-stamp),$(shell find $(1)/xen \
     \( -name '*.[chS]' -o -name Makefile -o -name 'Kconfig*' -o -name '*.mk' \) \
     -newer $(1).built-stamp -print -quit 2>/dev/null))
 
-.PHONY: all run test setup module xen xen-stock xtf xtf-build smoke audit bench \
+.PHONY: all run run-linux test-linux test setup module xen xen-stock xtf xtf-build smoke audit bench \
         bench-host profile \
         refresh-patches xen-reset docker-test clean distclean FORCE
 
@@ -163,6 +163,15 @@ profile: xtf-build xen xen-stock
 
 run: setup-if-root all
 	$(TOP)/scripts/run-demo.sh $(PATCHED)/xen/xen $(XTF_OUT)
+	BUILD=$(BUILD) RSHADOW_XEN=$(PATCHED)/xen/xen $(TOP)/tests/linux/run.py --demo
+
+# The real-Linux part alone: Debian's Linux 6.1 as PVH dom0, rshadowctl
+# tracing a program; and its end-to-end checks.
+run-linux: setup-if-root xen
+	BUILD=$(BUILD) RSHADOW_XEN=$(PATCHED)/xen/xen $(TOP)/tests/linux/run.py --demo
+
+test-linux: setup-if-root xen
+	BUILD=$(BUILD) RSHADOW_XEN=$(PATCHED)/xen/xen $(TOP)/tests/linux/run.py
 
 test: setup-if-root
 	$(TOP)/scripts/run-tests.py

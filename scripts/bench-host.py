@@ -16,6 +16,7 @@ few times and checks only that every figure is there (CI).
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -122,6 +123,10 @@ def main():
     args = ap.parse_args()
     if args.smoke:
         args.iters = 100
+        # A smoke run asserts no figure: skip the release profile's fat LTO,
+        # most of the build's time.
+        os.environ["CARGO_PROFILE_BENCH_LTO"] = "false"
+        os.environ["CARGO_PROFILE_BENCH_CODEGEN_UNITS"] = "16"
 
     start = time.monotonic()
     counts = instructions(args.iters)

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * watchme: the program the real-Linux test watches.  Run as root in dom0
+ * (a PVH guest on shadow paging), it
+ *   - allocates a page, locks it, and finds its frame in /proc/self/pagemap;
+ *   - has rshadowctl watch that frame of domain 0 (itself) with a step
+ *     budget;
+ *   - writes the page from a labelled block of code (touch()), so the
+ *     expected access RIP, address and stepped instructions are known;
+ *   - has rshadowctl print the trace, as JSON lines and as text, with
+ *     --pid so the steps are disassembled from this process's code;
+ *   - does it again with a streaming tracer (--count), and with one that
+ *     runs until it is interrupted (SIGINT, as Ctrl-C);
+ *   - has the kernel write the page (read() into it) and prints that
+ *     trace, whose steps are kernel code (disassembled from /proc/kcore);
+ *   - stores to the page with SSE, which is not emulated: an error record
+ *     and the watch disabled, by the documented policy;
+ *   - unwatches the frame.
+ * Everything it learns is printed on "WATCHME key=value" lines for the
+ * host to check against the trace.
+ *
+ * usage: watchme STEPS
+ *        watchme --drop CMD ARGS...   run CMD as user 65534 (not root)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern const char wm_store[], wm_next[], wm_end[], wm_sse[];
+
+/* One 4-byte store to the watched page, then straight-line code for the
+ * steps: no calls, no branches, so step k is the k-th instruction here. */
+static __attribute__((noinline)) void touch(volatile uint32_t *p)
+{
+    __asm__ volatile(
+        ".globl wm_store\n"
+        "wm_store: movl $0x5a5a1234, (%0)\n"
+        ".globl wm_next\n"
+        "wm_next: mov $1, %%eax\n"
+        "add $2, %%eax\n"
+        "imul $3, %%eax, %%eax\n"
+        "xor %%ecx, %%ecx\n"
+        "inc %%ecx\n"
+        "lea 5(%%rax,%%rcx), %%edx\n"
+        "nop\n"
+        "sub %%ecx, %%edx\n"
+        "shl $1, %%edx\n"
+        "mov %%edx, %%eax\n"
+        "nop\n"
+        "nop\n"
+        ".globl wm_end\n"
+        "wm_end:\n"
+        : : "r"(p) : "eax", "ecx", "edx", "memory", "cc");
+}
+
+static int run(const char *cmd)
+{
+    int st;
+
+    fflush(stdout);
+    st = system(cmd);
+    if ( st == -1 || !WIFEXITED(st) )
+        return -1;
+    return WEXITSTATUS(st);
+}
+
+/* Starts "sh -c CMD" with its stdout on a pipe (if out) or ours. */
+static pid_t spawn(const char *cmd, FILE **out)
+{
+    int fds[2];
+    pid_t pid;
+
+    fflush(stdout);
+    if ( out && pipe(fds) )
+        return -1;
+    pid = fork();
+    if ( pid == 0 )
+    {
+        if ( out )
+        {
+            dup2(fds[1], 1);
+            close(fds[0]);
+            close(fds[1]);
+        }
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    if ( out )
+    {
+        close(fds[1]);
+        *out = fdopen(fds[0], "r");
+    }
+    return pid;
+}
+
+static uint64_t frame_of(const void *va)
+{
+    uint64_t e = 0;
+    int fd = open("/proc/self/pagemap", O_RDONLY);
+
+    if ( fd < 0 ||
+         pread(fd, &e, sizeof(e), ((uintptr_t)va >> 12) * sizeof(e)) != sizeof(e) )
+    {
+        perror("watchme: pagemap");
+        exit(1);
+    }
+    close(fd);
+    if ( !(e >> 63) )
+        return 0;
+    return e & ((1ULL << 55) - 1);
+}
+
+int main(int argc, char **argv)
+{
+    unsigned int steps = argc > 1 ? strtoul(argv[1], NULL, 0) : 8;
+    char cmd[256];
+    volatile uint32_t *page;
+    uint64_t gfn;
+    int rc;
+
+    if ( argc > 2 && !strcmp(argv[1], "--drop") )
+    {
+        if ( setgid(65534) || setuid(65534) )
+        {
+            perror("watchme: setuid");
+            return 1;
+        }
+        execvp(argv[2], argv + 2);
+        perror("watchme: exec");
+        return 127;
+    }
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    /* Locked, so it keeps its frame; not inherited by fork(), so no child
+     * shares it copy-on-write (a write would then move it to a new frame,
+     * and the old, watched one would be freed and reused). */
+    if ( page == MAP_FAILED || mlock((void *)page, 4096) ||
+         madvise((void *)page, 4096, MADV_DONTFORK) )
+    {
+        perror("watchme: mmap/mlock/madvise");
+        return 1;
+    }
+    page[0] = 1;               /* present and private before the watch */
+    gfn = frame_of((void *)page);
+    if ( !gfn )
+    {
+        fprintf(stderr, "watchme: no frame for the page (not root?)\n");
+        return 1;
+    }
+    printf("WATCHME pid=%d page=%p gfn=0x%" PRIx64 " store=%p next=%p end=%p steps=%u\n",
+           getpid(), (void *)page, gfn, (void *)wm_store, (void *)wm_next,
+           (void *)wm_end, steps);
+
+    snprintf(cmd, sizeof(cmd), "rshadowctl watch 0 0x%" PRIx64 " w --steps %u", gfn, steps);
+    rc = run(cmd);
+    printf("WATCHME watch rc=%d\n", rc);
+    if ( rc )
+        return 1;
+
+    /* The frame must not have moved (mlock keeps it). */
+    if ( frame_of((void *)page) != gfn )
+        printf("WATCHME warning: the page moved\n");
+
+    touch(page);
+    printf("WATCHME touched value=0x%x\n", page[0]);
+    snprintf(cmd, sizeof(cmd), "rshadowctl trace 0 --once --json --pid %d", getpid());
+    printf("WATCHME-JSON-BEGIN\n");
+    rc = run(cmd);
+    printf("WATCHME-JSON-END rc=%d\n", rc);
+
+    touch(page);
+    snprintf(cmd, sizeof(cmd), "rshadowctl trace 0 --once --pid %d", getpid());
+    printf("WATCHME-TEXT-BEGIN\n");
+    rc = run(cmd);
+    printf("WATCHME-TEXT-END rc=%d\n", rc);
+
+    /* Streaming: a tracer started before the access, polling, that exits
+     * after the access and its steps (--count). */
+    {
+        pid_t pid;
+        int st = 0;
+
+        snprintf(cmd, sizeof(cmd),
+                 "exec rshadowctl trace 0 --json --count %u --interval 50 --pid %d",
+                 steps + 1, getpid());
+        printf("WATCHME-STREAM-BEGIN\n");
+        pid = spawn(cmd, NULL);
+        usleep(200000);
+        touch(page);
+        waitpid(pid, &st, 0);
+        printf("WATCHME-STREAM-END rc=%d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    }
+
+    /* Until interrupted: a text tracer, stopped with SIGINT (Ctrl-C) once
+     * it has shown the access's last step. */
+    {
+        char line[512], last[32];
+        FILE *out = NULL;
+        pid_t pid;
+        int st = 0, sig = 0;
+
+        snprintf(last, sizeof(last), "step %-3u", steps - 1);
+        snprintf(cmd, sizeof(cmd), "exec rshadowctl trace 0 --pid %d", getpid());
+        printf("WATCHME-SIGINT-BEGIN\n");
+        pid = spawn(cmd, &out);
+        touch(page);
+        while ( out && fgets(line, sizeof(line), out) )
+        {
+            fputs(line, stdout);
+            if ( strstr(line, last) )
+            {
+                kill(pid, SIGINT);
+                break;
+            }
+        }
+        waitpid(pid, &st, 0);
+        if ( out )
+            fclose(out);
+        if ( WIFSIGNALED(st) )
+            sig = WTERMSIG(st);
+        printf("WATCHME-SIGINT-END signal=%d\n", sig);
+    }
+
+    /* The kernel writes the page: read() copies into it at CPL 0. */
+    {
+        int fd = open("/proc/version", O_RDONLY);
+        ssize_t n = fd < 0 ? -1 : read(fd, (void *)page, 64);
+
+        printf("WATCHME kernel-read n=%zd\n", n);
+        if ( fd >= 0 )
+            close(fd);
+    }
+    snprintf(cmd, sizeof(cmd), "rshadowctl trace 0 --once --json --pid %d", getpid());
+    printf("WATCHME-KERNEL-BEGIN\n");
+    rc = run(cmd);
+    printf("WATCHME-KERNEL-END rc=%d\n", rc);
+    {
+        int fd = open("/proc/version", O_RDONLY);
+
+        if ( fd >= 0 && read(fd, (void *)page, 64) < 0 )
+            perror("watchme: read");
+        if ( fd >= 0 )
+            close(fd);
+    }
+    snprintf(cmd, sizeof(cmd), "rshadowctl trace 0 --once --pid %d", getpid());
+    printf("WATCHME-KTEXT-BEGIN\n");
+    rc = run(cmd);
+    printf("WATCHME-KTEXT-END rc=%d\n", rc);
+
+    /* An SSE store (as glibc's memset does), which the shadow code's
+     * emulator does not emulate: by the documented policy, an error
+     * record, the watch disabled (listed so), and the store done natively. */
+    __asm__ volatile(
+        "xorps %%xmm0, %%xmm0\n"
+        ".globl wm_sse\n"
+        "wm_sse: movups %%xmm0, (%0)\n"
+        : : "r"(page) : "xmm0", "memory");
+    printf("WATCHME sse=%p value=0x%x\n", (void *)wm_sse, page[0]);
+    snprintf(cmd, sizeof(cmd), "rshadowctl trace 0 --once --json --pid %d", getpid());
+    printf("WATCHME-SSE-BEGIN\n");
+    rc = run(cmd);
+    printf("WATCHME-SSE-END rc=%d\n", rc);
+
+    run("rshadowctl list 0");
+    run("rshadowctl stats 0");
+    snprintf(cmd, sizeof(cmd), "rshadowctl unwatch 0 0x%" PRIx64, gfn);
+    rc = run(cmd);
+    printf("WATCHME unwatch rc=%d\n", rc);
+    return 0;
+}

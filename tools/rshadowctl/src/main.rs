@@ -1,0 +1,594 @@
+//! rshadowctl: rust-shadow's command-line tool for a Linux dom0.
+
+mod abi;
+mod args;
+mod code;
+mod errors;
+mod format;
+mod walk;
+mod xen;
+
+use args::Frames;
+use clap::{Parser, Subcommand};
+use errors::{Failure, Request, exit};
+use std::io::Write;
+use std::time::Duration;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  unexpected failure (an errno Xen does not document, an I/O error)
+  2  bad command line: refused before any hypercall
+  3  no hypercalls: not a Xen domain, xen-privcmd not loaded, or not root
+  4  this hypervisor has no rust-shadow (ENOSYS)
+  5  Xen denied this domain the operation (EPERM, EACCES)
+  6  the domain cannot be used so (ESRCH, ENODEV, EOPNOTSUPP, EEXIST, ENXIO)
+  7  Xen refused the request (EINVAL, E2BIG, ERANGE, EADDRNOTAVAIL, EFAULT,
+     EBUSY, ENOSPC, ENOENT)
+
+Frames are guest frame numbers (GFNs), decimal or 0x-hex: GFN, FIRST-LAST
+(inclusive) or FIRST+COUNT. Access is any of r (reads), w (writes),
+x (instruction fetches).
+
+Examples:
+  rshadowctl enable 1 --ring 4096
+  rshadowctl watch 1 0x1a0-0x1a3 rw --steps 8
+  rshadowctl list 1
+  rshadowctl trace 1
+  rshadowctl trace 0 --pid 1234 --once --json
+  rshadowctl unwatch 1 0x1a0-0x1a3
+  rshadowctl disable 1";
+
+/// Watch guest frames of an HVM/PVH domain on shadow paging, and trace
+/// every access to them and the instructions after it (rust-shadow's
+/// XEN_DOMCTL_rshadow_op, through /dev/xen/privcmd).
+#[derive(Parser, Debug)]
+#[command(name = "rshadowctl", version, after_help = EXIT_CODES, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Turn rust-shadow on for a domain, with a trace ring per vCPU.
+    Enable {
+        /// Domain id.
+        #[arg(value_parser = args::parse_domid)]
+        domid: u16,
+        /// Records per vCPU ring: a power of two from 16 to 65536.
+        #[arg(short, long, default_value = "1024", value_parser = args::parse_ring)]
+        ring: u32,
+    },
+    /// Turn rust-shadow off for a domain: removes every watch, frees the rings.
+    Disable {
+        /// Domain id.
+        #[arg(value_parser = args::parse_domid)]
+        domid: u16,
+    },
+    /// Remove every watch, empty the traces, zero the statistics.
+    Reset {
+        /// Domain id.
+        #[arg(value_parser = args::parse_domid)]
+        domid: u16,
+    },
+    /// Watch a frame or a range of frames.
+    Watch {
+        /// Domain id.
+        #[arg(value_parser = args::parse_domid)]
+        domid: u16,
+        /// GFN, FIRST-LAST or FIRST+COUNT (at most 2^20 frames).
+        #[arg(value_parser = args::parse_frames)]
+        frames: Frames,
+        /// Accesses to record: any of r, w, x.
+        #[arg(default_value = "rw", value_parser = args::parse_access)]
+        access: u32,
+        /// Instructions to single-step and record after each access (0-4096).
+        #[arg(short, long, default_value = "0", value_parser = args::parse_steps)]
+        steps: u32,
+    },
+    /// Stop watching a range, given exactly as it was watched.
+    Unwatch {
+        /// Domain id.
+        #[arg(value_parser = args::parse_domid)]
+        domid: u16,
+        /// GFN, FIRST-LAST or FIRST+COUNT, exactly as watched.
+        #[arg(value_parser = args::parse_frames)]
+        frames: Frames,
+    },
+    /// List the watched ranges.
+    List {
+        /// Domain id.
+        #[arg(value_parser = args::parse_domid)]
+        domid: u16,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the statistics.
+    Stats {
+        /// Domain id.
+        #[arg(value_parser = args::parse_domid)]
+        domid: u16,
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stream (and consume) the trace records until interrupted: each access
+    /// with its instruction, then its steps, each disassembled where its code
+    /// can be read.
+    #[command(after_help = "\
+Disassembly: a record carries RIP and CPU mode but not the address space it
+ran in, and the code is read when the trace is read, so it is read only where
+its owner is known:
+  - exec records carry their first bytes;
+  - domain 0 (taken to be the domain rshadowctl runs in): a CPL-0 record with
+    a kernel-half RIP is read from /proc/kcore (the kernel is mapped the same
+    in every process);
+  - with --pid PID (dom0 watching its own process PID): a CPL-3 record is read
+    from /proc/PID/mem when its window was opened by an access that PID's page
+    tables (/proc/PID/pagemap) map to the recorded frame, and nothing in the
+    window ran at another CPL since;
+  - another domain, for records in long mode: read through foreign mappings
+    of its frames, walking the page tables of the vCPU's CR3 as it is now
+    (XEN_DOMCTL_getvcpucontext): for a CPL-0 record with a kernel-half RIP,
+    and for CPL-3 records by the --pid rule, with \"maps to the recorded
+    frame\" checked in that current address space.
+Anything else shows \"(code not readable)\" (JSON: \"insn\": null).")]
+    Trace {
+        /// Domain id.
+        #[arg(value_parser = args::parse_domid)]
+        domid: u16,
+        /// Only this vCPU (default: every vCPU).
+        #[arg(long, value_parser = args::parse_vcpu)]
+        vcpu: Option<u32>,
+        /// JSON lines instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Drain what is recorded now, then exit.
+        #[arg(long)]
+        once: bool,
+        /// Exit after this many records.
+        #[arg(long, value_parser = args::parse_count)]
+        count: Option<u64>,
+        /// Poll interval in milliseconds (1-60000).
+        #[arg(long, default_value = "100", value_parser = args::parse_interval)]
+        interval: u64,
+        /// A process of this (the watched, control) domain whose user code the
+        /// records run: disassemble its CPL-3 instructions (domain 0 only).
+        #[arg(long, value_parser = args::parse_pid)]
+        pid: Option<u32>,
+        /// Kernel symbols (a System.map or a copy of /proc/kallsyms) to name
+        /// kernel-half RIPs with; domain 0 uses /proc/kallsyms by default.
+        #[arg(long, value_name = "FILE")]
+        symbols: Option<std::path::PathBuf>,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match run(cli.cmd) {
+        Ok(()) => exit::OK,
+        Err(f) => {
+            let _ = std::io::stdout().flush();
+            eprintln!("rshadowctl: {}", f.message);
+            f.code
+        }
+    };
+    std::process::exit(code);
+}
+
+fn usage(msg: impl Into<String>) -> Failure {
+    Failure::new(exit::USAGE, msg)
+}
+
+fn run(cmd: Cmd) -> Result<(), Failure> {
+    // Cross-argument checks, still before any hypercall.
+    if let Cmd::Trace {
+        domid,
+        pid: Some(_),
+        ..
+    } = &cmd
+        && *domid != 0
+    {
+        return Err(usage(
+            "--pid names a process of this domain; it applies to domain 0 (dom0 watching itself) only",
+        ));
+    }
+    if let Cmd::Trace { pid: Some(p), .. } = &cmd
+        && !std::path::Path::new(&format!("/proc/{p}")).exists()
+    {
+        return Err(usage(format!("--pid {p}: there is no process {p}")));
+    }
+    // Kernel symbols for trace, loaded (or refused) before any hypercall.
+    let symbols = match &cmd {
+        Cmd::Trace {
+            symbols: Some(f), ..
+        } => {
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| usage(format!("--symbols {}: {e}", f.display())))?;
+            let s = code::Symbols::parse(&text);
+            if s.is_empty() {
+                return Err(usage(format!(
+                    "--symbols {}: no text symbols in it (give a System.map, or a copy of \
+                     /proc/kallsyms read as root)",
+                    f.display()
+                )));
+            }
+            s
+        }
+        Cmd::Trace { domid: 0, .. } => std::fs::read_to_string("/proc/kallsyms")
+            .map(|t| code::Symbols::parse(&t))
+            .unwrap_or_default(),
+        _ => code::Symbols::default(),
+    };
+    let mut xen = xen::Xen::open()?;
+    match cmd {
+        Cmd::Enable { domid, ring } => {
+            let req = Request::Enable { dom: domid, ring };
+            xen.enable(domid, ring)
+                .map_err(|e| errors::explain(&req, e.0))?;
+            println!("rust-shadow enabled for domain {domid}, {ring} records per vCPU");
+        }
+        Cmd::Disable { domid } => {
+            xen.simple(domid, abi::Op::Disable)
+                .map_err(|e| errors::explain(&Request::Disable { dom: domid }, e.0))?;
+            println!("rust-shadow disabled for domain {domid}");
+        }
+        Cmd::Reset { domid } => {
+            xen.simple(domid, abi::Op::Reset)
+                .map_err(|e| errors::explain(&Request::Reset { dom: domid }, e.0))?;
+            println!("rust-shadow reset for domain {domid}");
+        }
+        Cmd::Watch {
+            domid,
+            frames,
+            access,
+            steps,
+        } => {
+            let req = Request::Watch {
+                dom: domid,
+                frames,
+                access,
+                steps,
+            };
+            let w = abi::Watch {
+                first_gfn: frames.first,
+                nr_frames: frames.nr,
+                access,
+                steps,
+                flags: 0,
+                pad: 0,
+            };
+            xen.watch(domid, abi::Op::AddWatch, w)
+                .map_err(|e| errors::explain(&req, e.0))?;
+            println!(
+                "domain {domid}: watching {frames} ({}), {steps} steps",
+                args::access_string(access)
+            );
+        }
+        Cmd::Unwatch { domid, frames } => {
+            let req = Request::Unwatch { dom: domid, frames };
+            let w = abi::Watch {
+                first_gfn: frames.first,
+                nr_frames: frames.nr,
+                ..Default::default()
+            };
+            xen.watch(domid, abi::Op::RemoveWatch, w)
+                .map_err(|e| errors::explain(&req, e.0))?;
+            println!("domain {domid}: no longer watching {frames}");
+        }
+        Cmd::List { domid, json } => {
+            let ws = xen
+                .list(domid)
+                .map_err(|e| errors::explain(&Request::List { dom: domid }, e.0))?;
+            if json {
+                for w in &ws {
+                    println!("{}", format::watch_json(w));
+                }
+            } else {
+                println!("{}", format::WATCH_HEADER);
+                for w in &ws {
+                    println!("{}", format::watch_text(w));
+                }
+                let frames: u64 = ws.iter().map(|w| w.nr_frames).sum();
+                println!("{} ranges, {frames} frames", ws.len());
+            }
+        }
+        Cmd::Stats { domid, json } => {
+            let s = xen
+                .stats(domid)
+                .map_err(|e| errors::explain(&Request::Stats { dom: domid }, e.0))?;
+            if json {
+                println!("{}", format::stats_json(&s));
+            } else {
+                println!("{}", format::stats_text(&s));
+            }
+        }
+        Cmd::Trace {
+            domid,
+            vcpu,
+            json,
+            once,
+            count,
+            interval,
+            pid,
+            ..
+        } => {
+            trace(
+                &mut xen, domid, vcpu, json, once, count, interval, pid, &symbols,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn trace(
+    xen: &mut xen::Xen,
+    dom: u16,
+    only: Option<u32>,
+    json: bool,
+    once: bool,
+    count: Option<u64>,
+    interval: u64,
+    pid: Option<u32>,
+    symbols: &code::Symbols,
+) -> Result<(), Failure> {
+    let process = match pid {
+        Some(p) => Some(
+            code::Process::open(p)
+                .map_err(|e| usage(format!("--pid {p}: cannot read that process's memory: {e}")))?,
+        ),
+        None => None,
+    };
+    let mut attribution = code::Attribution::default();
+    // Domain 0 is the domain rshadowctl runs in: its kernel is readable.
+    let kcore = if dom == 0 { code::Kcore::open() } else { None };
+    // Another domain: foreign mappings and its vCPUs' page tables.
+    let mut foreign = if dom != 0 {
+        Some(code::Foreign::new(dom))
+    } else {
+        None
+    };
+    // vCPUs: the one asked for, or 0.. until Xen says there is no such vCPU.
+    let mut vcpus: Option<u32> = only.map(|v| v + 1);
+    let mut printed = 0u64;
+    let out = std::io::stdout();
+    loop {
+        let mut more = false;
+        if let Some(f) = foreign.as_mut() {
+            f.refresh();
+        }
+        let mut v = only.unwrap_or(0);
+        while vcpus.is_none_or(|n| v < n) {
+            let max = count.map_or(xen::TRACE_BATCH, |c| {
+                (c - printed).min(u64::from(xen::TRACE_BATCH)) as u32
+            });
+            let (recs, lost) = match xen.read_trace(dom, v, max) {
+                Ok(r) => r,
+                Err(e) if e.0 == libc::EINVAL && vcpus.is_none() && v > 0 => {
+                    vcpus = Some(v);
+                    break;
+                }
+                Err(e) => return Err(errors::explain(&Request::Trace { dom, vcpu: v }, e.0)),
+            };
+            let mut lock = out.lock();
+            if lost > 0 {
+                let line = if json {
+                    format::lost_json(v, lost).to_string()
+                } else {
+                    format::lost_text(v, lost)
+                };
+                if writeln!(lock, "{line}").is_err() {
+                    // stdout closed (a pipe's reader went away): stop.
+                    return Ok(());
+                }
+            }
+            more |= recs.len() as u32 == max;
+            for r in &recs {
+                let long = format::bitness(r.mode) == 64;
+                let ours = match (&process, foreign.as_mut()) {
+                    (Some(p), _) => attribution.update(r, |l, g| p.frame_of(l) == Some(g)),
+                    (None, Some(f)) => attribution.update(r, |l, g| {
+                        long && f.translate(xen, r.vcpu, l).map(|a| a >> 12) == Some(g)
+                    }),
+                    (None, None) => false,
+                };
+                let kernel = r.cpl() == 0 && code::kernel_half(r.rip);
+                let bytes = match (&process, foreign.as_mut()) {
+                    (Some(p), _) if ours => Some(p.code(r.rip)),
+                    (None, Some(f)) if long && (ours || kernel) => Some(f.code(xen, r.vcpu, r.rip)),
+                    (_, None) if kernel => kcore.as_ref().map(|k| k.code(r.rip)),
+                    _ => None,
+                };
+                let bytes = bytes
+                    .filter(|b| !b.is_empty())
+                    .or_else(|| format::exec_bytes(r));
+                let insn =
+                    bytes.and_then(|b| format::disassemble(&b, r.rip, format::bitness(r.mode)));
+                let sym = if code::kernel_half(r.rip) {
+                    symbols.lookup(r.rip)
+                } else {
+                    None
+                };
+                let line = if json {
+                    format::record_json(r, insn.as_ref(), sym.as_deref()).to_string()
+                } else {
+                    format::record_text(r, insn.as_ref(), sym.as_deref())
+                };
+                if writeln!(lock, "{line}").is_err() {
+                    // stdout closed (a pipe's reader went away): stop.
+                    return Ok(());
+                }
+                printed += 1;
+                if count.is_some_and(|c| printed >= c) {
+                    return Ok(());
+                }
+            }
+            v += 1;
+            if only.is_some() {
+                break;
+            }
+        }
+        if once && !more {
+            return Ok(());
+        }
+        if !more {
+            std::thread::sleep(Duration::from_millis(interval));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(a: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("rshadowctl").chain(a.iter().copied()))
+    }
+
+    #[test]
+    fn the_cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn good_command_lines() {
+        let c = parse(&["watch", "1", "0x1a0-0x1a3", "rw", "--steps", "8"]).unwrap();
+        match c.cmd {
+            Cmd::Watch {
+                domid,
+                frames,
+                access,
+                steps,
+            } => {
+                assert_eq!(
+                    (domid, frames, access, steps),
+                    (
+                        1,
+                        Frames {
+                            first: 0x1a0,
+                            nr: 4
+                        },
+                        3,
+                        8
+                    )
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&["watch", "0", "0x10"]).unwrap().cmd {
+            Cmd::Watch { access, steps, .. } => assert_eq!((access, steps), (3, 0)),
+            other => panic!("{other:?}"),
+        }
+        match parse(&["enable", "2"]).unwrap().cmd {
+            Cmd::Enable { ring, .. } => assert_eq!(ring, 1024),
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            parse(&[
+                "trace", "0", "--pid", "12", "--once", "--json", "--count", "3"
+            ])
+            .is_ok()
+        );
+        assert!(parse(&["unwatch", "3", "5+2"]).is_ok());
+        assert!(parse(&["list", "3", "--json"]).is_ok());
+        assert!(parse(&["stats", "3"]).is_ok());
+        assert!(parse(&["disable", "3"]).is_ok());
+        assert!(parse(&["reset", "3"]).is_ok());
+    }
+
+    /// Every bad argument is a usage error (exit 2), before any hypercall.
+    #[test]
+    fn bad_command_lines_are_usage_errors() {
+        let bad: &[&[&str]] = &[
+            &[],
+            &["frobnicate"],
+            &["enable"],
+            &["enable", "0x7ff0"],
+            &["enable", "1", "--ring", "100"],
+            &["enable", "1", "--ring", "8"],
+            &["enable", "1", "--ring", "131072"],
+            &["watch", "1"],
+            &["watch", "x", "0x10"],
+            &["watch", "1", "0x10-0x1"],
+            &["watch", "1", "0x10+0"],
+            &["watch", "1", "0+0x100001"],
+            &["watch", "1", "0x10", ""],
+            &["watch", "1", "0x10", "rq"],
+            &["watch", "1", "0x10", "rr"],
+            &["watch", "1", "0x10", "rw", "--steps", "4097"],
+            &["watch", "1", "0x10", "rw", "extra"],
+            &["unwatch", "1"],
+            &["unwatch", "1", "0x10-"],
+            &["list"],
+            &["stats", "-1"],
+            &["trace", "1", "--vcpu", "70000"],
+            &["trace", "1", "--count", "0"],
+            &["trace", "1", "--interval", "0"],
+            &["trace", "1", "--pid", "0"],
+            &["disable", "99999"],
+        ];
+        for a in bad {
+            let e = parse(a).expect_err(&format!("{a:?} was accepted"));
+            assert_eq!(e.exit_code(), exit::USAGE, "{a:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn pid_with_another_domain_is_refused_before_any_hypercall() {
+        let c = parse(&["trace", "3", "--pid", "12"]).unwrap();
+        // run() refuses before opening the device, so this needs no Xen.
+        let f = run(c.cmd).expect_err("refused");
+        assert_eq!(f.code, exit::USAGE);
+        assert!(f.message.contains("domain 0"));
+    }
+
+    #[test]
+    fn pid_of_no_process_is_refused_before_any_hypercall() {
+        let c = parse(&["trace", "0", "--pid", "2147483647"]).unwrap();
+        let f = run(c.cmd).expect_err("refused");
+        assert_eq!(f.code, exit::USAGE);
+        assert!(f.message.contains("no process 2147483647"), "{}", f.message);
+    }
+
+    #[test]
+    fn bad_symbol_files_are_refused_before_any_hypercall() {
+        let c = parse(&["trace", "1", "--symbols", "/nonexistent/System.map"]).unwrap();
+        let f = run(c.cmd).expect_err("refused");
+        assert_eq!(f.code, exit::USAGE);
+        assert!(
+            f.message.contains("/nonexistent/System.map"),
+            "{}",
+            f.message
+        );
+        let empty = std::env::temp_dir().join(format!("rshadowctl-empty-{}", std::process::id()));
+        std::fs::write(&empty, "not a symbol file\n").unwrap();
+        let c = parse(&["trace", "1", "--symbols", empty.to_str().unwrap()]).unwrap();
+        let f = run(c.cmd).expect_err("refused");
+        std::fs::remove_file(&empty).ok();
+        assert_eq!(f.code, exit::USAGE);
+        assert!(f.message.contains("no text symbols"), "{}", f.message);
+    }
+
+    #[test]
+    fn help_documents_exit_codes_and_every_command() {
+        let h = Cli::command().render_long_help().to_string();
+        for s in [
+            "Exit codes:",
+            "7  Xen refused",
+            "enable",
+            "disable",
+            "watch",
+            "unwatch",
+            "list",
+            "stats",
+            "trace",
+            "reset",
+        ] {
+            assert!(h.contains(s), "{s} missing from help");
+        }
+    }
+}

@@ -1,0 +1,393 @@
+//! Hypercalls through Linux's privcmd driver, with hypercall-safe buffers
+//! allocated the way libxencall does.
+//!
+//! Xen reads and writes hypercall arguments through the caller's virtual
+//! addresses while the kernel is inside the hypercall, so they must be
+//! present and must not move: a page that is paged out, copy-on-write, or
+//! migrated makes the hypercall fail with `EFAULT`.  As libxencall does,
+//! the buffer is an mmap of `/dev/xen/hypercall` (pages the kernel
+//! allocated and keeps) when that device exists, else anonymous memory that
+//! is `MAP_LOCKED`, `mlock`ed, `MADV_DONTFORK` (a fork must not make it
+//! copy-on-write) and touched page by page.
+
+use crate::abi::{self, Domctl, PrivcmdHypercall, Record, RshadowOp, Stats, Watch};
+use crate::errors::{Failure, explain_open};
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+
+pub const PRIVCMD: &str = "/dev/xen/privcmd";
+pub const HYPERCALL_DEV: &str = "/dev/xen/hypercall";
+
+const PAGE: usize = 4096;
+/// The buffer: one page for the domctl, then the data area for
+/// `LIST_WATCHES` and `READ_TRACE`.
+const DATA_OFFSET: usize = PAGE;
+const DATA_PAGES: usize = 16;
+const BUF_LEN: usize = PAGE * (1 + DATA_PAGES);
+/// Records per `READ_TRACE`.
+pub const TRACE_BATCH: u32 = (DATA_PAGES * PAGE / std::mem::size_of::<Record>()) as u32;
+/// Watches per `LIST_WATCHES`.
+pub const LIST_BATCH: u32 = (DATA_PAGES * PAGE / std::mem::size_of::<Watch>()) as u32;
+
+// getvcpucontext writes a whole vcpu_guest_context into the data area.
+const _: () = assert!(abi::VCPU_CONTEXT_SIZE <= DATA_PAGES * PAGE);
+
+/// A hypercall-safe buffer.
+struct HcallBuf {
+    ptr: *mut u8,
+    len: usize,
+    _dev: Option<File>,
+}
+
+/// Set to `anonymous` to use locked anonymous memory even where
+/// `/dev/xen/hypercall` exists (to test that path).
+pub const BUFFER_ENV: &str = "RSHADOWCTL_HYPERCALL_BUFFER";
+
+impl HcallBuf {
+    fn new(len: usize) -> io::Result<Self> {
+        let device = std::env::var(BUFFER_ENV).map_or(true, |v| v != "anonymous");
+        if let Some(dev) = device
+            .then(|| {
+                OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .custom_flags(libc::O_CLOEXEC)
+                    .open(HYPERCALL_DEV)
+                    .ok()
+            })
+            .flatten()
+        {
+            // SAFETY: a fresh shared mapping of the device; nothing else
+            // refers to the address range it returns.
+            let p = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_SHARED,
+                    dev.as_raw_fd(),
+                    0,
+                )
+            };
+            if p != libc::MAP_FAILED {
+                return Ok(HcallBuf {
+                    ptr: p.cast(),
+                    len,
+                    _dev: Some(dev),
+                });
+            }
+        }
+        // SAFETY: a fresh anonymous mapping.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_LOCKED,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: p..p+len is the mapping just made.
+        unsafe {
+            if libc::mlock(p, len) != 0 || libc::madvise(p, len, libc::MADV_DONTFORK) != 0 {
+                let e = io::Error::last_os_error();
+                libc::munmap(p, len);
+                return Err(e);
+            }
+            // Touch every page so that each is present before Xen sees it.
+            for off in (0..len).step_by(PAGE) {
+                std::ptr::write_volatile(p.cast::<u8>().add(off), 0);
+            }
+        }
+        Ok(HcallBuf {
+            ptr: p.cast(),
+            len,
+            _dev: None,
+        })
+    }
+}
+
+impl Drop for HcallBuf {
+    fn drop(&mut self) {
+        // SAFETY: unmapping the mapping this buffer owns.
+        unsafe {
+            libc::munmap(self.ptr.cast(), self.len);
+        }
+    }
+}
+
+/// An open privcmd device with its hypercall buffer.
+pub struct Xen {
+    fd: File,
+    buf: HcallBuf,
+}
+
+/// A hypercall that failed, with the errno Xen gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Errno(pub i32);
+
+impl Xen {
+    pub fn open() -> Result<Xen, Failure> {
+        let fd = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(PRIVCMD)
+            .map_err(|e| explain_open(PRIVCMD, e.raw_os_error().unwrap_or(libc::EIO)))?;
+        let buf = HcallBuf::new(BUF_LEN).map_err(|e| {
+            Failure::new(
+                crate::errors::exit::NO_HYPERCALLS,
+                format!("cannot allocate a locked hypercall buffer: {e} (see ulimit -l)"),
+            )
+        })?;
+        Ok(Xen { fd, buf })
+    }
+
+    /// Issues a domctl; returns it as Xen left it.
+    fn domctl(&mut self, d: Domctl) -> Result<Domctl, Errno> {
+        let dptr = self.buf.ptr.cast::<Domctl>();
+        // SAFETY: the buffer is page-aligned, at least a page long, owned
+        // by self, and Domctl is plain data smaller than a page.
+        unsafe { std::ptr::write_volatile(dptr, d) };
+        let mut call = PrivcmdHypercall {
+            op: abi::HYPERVISOR_DOMCTL,
+            arg: [dptr as u64, 0, 0, 0, 0],
+        };
+        // SAFETY: the ioctl takes a struct privcmd_hypercall; the domctl it
+        // points to lives in the locked buffer for the whole call.
+        let rc = unsafe {
+            libc::ioctl(
+                self.fd.as_raw_fd(),
+                abi::IOCTL_PRIVCMD_HYPERCALL as _,
+                &mut call as *mut PrivcmdHypercall,
+            )
+        };
+        if rc < 0 {
+            return Err(Errno(
+                io::Error::last_os_error()
+                    .raw_os_error()
+                    .unwrap_or(libc::EIO),
+            ));
+        }
+        // SAFETY: as above; Xen has written the result back.
+        Ok(unsafe { std::ptr::read_volatile(dptr) })
+    }
+
+    /// Issues `XEN_DOMCTL_rshadow_op` on `domain`; returns the op as Xen
+    /// left it.
+    pub fn rshadow(&mut self, domain: u16, op: RshadowOp) -> Result<RshadowOp, Errno> {
+        let out = self.domctl(Domctl::rshadow(domain, op))?;
+        // SAFETY: the union member written was the rshadow op.
+        Ok(unsafe { out.u.rshadow_op })
+    }
+
+    /// A vCPU's CR0, CR3 and CR4 now (`XEN_DOMCTL_getvcpucontext`).
+    pub fn control_registers(&mut self, dom: u16, vcpu: u32) -> Result<[u64; 3], Errno> {
+        let mut pad = [0u64; 16];
+        pad[0] = u64::from(vcpu);
+        pad[1] = self.data_addr();
+        let d = Domctl {
+            cmd: abi::DOMCTL_GETVCPUCONTEXT,
+            interface_version: abi::DOMCTL_INTERFACE_VERSION,
+            domain: dom,
+            pad: [0; 3],
+            u: abi::DomctlUnion { pad },
+        };
+        self.domctl(d)?;
+        let cr = |i: usize| {
+            // SAFETY: Xen wrote a vcpu_guest_context (5168 bytes) into the
+            // 64 KiB data area; ctrlreg[i] is inside it.
+            unsafe {
+                std::ptr::read_volatile(
+                    (self.data_addr() as *const u8)
+                        .add(abi::VCPU_CONTEXT_CTRLREG + 8 * i)
+                        .cast::<u64>(),
+                )
+            }
+        };
+        Ok([cr(0), cr(3), cr(4)])
+    }
+
+    /// A copy of a frame of another domain, through a foreign mapping
+    /// (`IOCTL_PRIVCMD_MMAPBATCH_V2`).  Xen refuses a domain's own frames.
+    pub fn read_foreign_frame(&mut self, dom: u16, gfn: u64) -> Result<Vec<u8>, Errno> {
+        // SAFETY: a fresh mapping of the privcmd device, which the ioctl
+        // below fills with the foreign frame; unmapped before returning.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                PAGE,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                self.fd.as_raw_fd(),
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(Errno(
+                io::Error::last_os_error()
+                    .raw_os_error()
+                    .unwrap_or(libc::EIO),
+            ));
+        }
+        let arr = [gfn];
+        let mut err = [0i32];
+        let mut batch = abi::PrivcmdMmapBatchV2 {
+            num: 1,
+            dom,
+            addr: p as u64,
+            arr: arr.as_ptr(),
+            err: err.as_mut_ptr(),
+        };
+        // SAFETY: the ioctl reads arr and writes err, both alive here, and
+        // maps into the VMA made above.
+        let rc = unsafe {
+            libc::ioctl(
+                self.fd.as_raw_fd(),
+                abi::IOCTL_PRIVCMD_MMAPBATCH_V2 as _,
+                &mut batch as *mut abi::PrivcmdMmapBatchV2,
+            )
+        };
+        let result = if rc < 0 {
+            Err(Errno(
+                io::Error::last_os_error()
+                    .raw_os_error()
+                    .unwrap_or(libc::EIO),
+            ))
+        } else if err[0] != 0 {
+            Err(Errno(-err[0]))
+        } else {
+            // SAFETY: the page is mapped readable.
+            Ok(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), PAGE) }.to_vec())
+        };
+        // SAFETY: unmapping the mapping made above.
+        unsafe { libc::munmap(p, PAGE) };
+        result
+    }
+
+    fn data_addr(&self) -> u64 {
+        // SAFETY: DATA_OFFSET is inside the buffer.
+        unsafe { self.buf.ptr.add(DATA_OFFSET) as u64 }
+    }
+
+    pub fn enable(&mut self, dom: u16, ring: u32) -> Result<(), Errno> {
+        let mut op = RshadowOp::new(abi::Op::Enable);
+        op.u.enable = abi::EnableArgs {
+            ring_records: ring,
+            pad: 0,
+        };
+        self.rshadow(dom, op).map(|_| ())
+    }
+
+    pub fn simple(&mut self, dom: u16, which: abi::Op) -> Result<(), Errno> {
+        self.rshadow(dom, RshadowOp::new(which)).map(|_| ())
+    }
+
+    pub fn watch(&mut self, dom: u16, which: abi::Op, w: Watch) -> Result<(), Errno> {
+        let mut op = RshadowOp::new(which);
+        op.u.watch = w;
+        self.rshadow(dom, op).map(|_| ())
+    }
+
+    pub fn stats(&mut self, dom: u16) -> Result<Stats, Errno> {
+        let op = self.rshadow(dom, RshadowOp::new(abi::Op::GetStats))?;
+        // SAFETY: GET_STATS fills the stats member.
+        Ok(unsafe { op.u.stats })
+    }
+
+    /// All watches, in batches.
+    pub fn list(&mut self, dom: u16) -> Result<Vec<Watch>, Errno> {
+        let mut out = Vec::new();
+        loop {
+            let mut op = RshadowOp::new(abi::Op::ListWatches);
+            op.u.list = abi::ListArgs {
+                buf: self.data_addr(),
+                nr: LIST_BATCH,
+                start: out.len() as u32,
+                total: 0,
+                pad: 0,
+            };
+            let r = self.rshadow(dom, op)?;
+            // SAFETY: LIST_WATCHES fills the list member.
+            let l = unsafe { r.u.list };
+            let n = l.nr.min(LIST_BATCH) as usize;
+            let base = self.data_addr() as *const Watch;
+            for i in 0..n {
+                // SAFETY: Xen wrote n <= LIST_BATCH watches into the data area.
+                out.push(unsafe { std::ptr::read_volatile(base.add(i)) });
+            }
+            if n == 0 || out.len() >= l.total as usize {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Reads (and consumes) up to `max` (at most a batch) of a vCPU's
+    /// records, so none is consumed that the caller will not print; returns
+    /// them and how many were lost since the last read.
+    pub fn read_trace(
+        &mut self,
+        dom: u16,
+        vcpu: u32,
+        max: u32,
+    ) -> Result<(Vec<Record>, u64), Errno> {
+        let mut op = RshadowOp::new(abi::Op::ReadTrace);
+        let nr = max.clamp(1, TRACE_BATCH);
+        op.u.trace = abi::TraceArgs {
+            buf: self.data_addr(),
+            vcpu,
+            nr,
+            lost: 0,
+        };
+        let r = self.rshadow(dom, op)?;
+        // SAFETY: READ_TRACE fills the trace member.
+        let t = unsafe { r.u.trace };
+        let n = t.nr.min(nr) as usize;
+        let base = self.data_addr() as *const Record;
+        let recs = (0..n)
+            // SAFETY: Xen wrote n <= TRACE_BATCH records into the data area.
+            .map(|i| unsafe { std::ptr::read_volatile(base.add(i)) })
+            .collect();
+        Ok((recs, t.lost))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without /dev/xen/hypercall (as on the build host), the buffer is
+    /// locked anonymous memory: present, zeroed and writable.
+    #[test]
+    fn anonymous_buffer() {
+        if std::path::Path::new(HYPERCALL_DEV).exists() {
+            return;
+        }
+        let b = HcallBuf::new(BUF_LEN).expect("a locked buffer (RLIMIT_MEMLOCK?)");
+        assert!(b._dev.is_none());
+        assert_eq!(b.ptr as usize % PAGE, 0);
+        // SAFETY: the buffer is BUF_LEN bytes, mapped read-write.
+        let s = unsafe { std::slice::from_raw_parts_mut(b.ptr, b.len) };
+        assert!(s.iter().all(|&x| x == 0));
+        s[BUF_LEN - 1] = 1;
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let locked: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmLck:"))
+            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+            .unwrap();
+        assert!(locked >= (BUF_LEN / 1024) as u64, "VmLck {locked} kB");
+    }
+
+    #[test]
+    fn batches_fit_the_data_area() {
+        assert_eq!(TRACE_BATCH, 1024);
+        assert_eq!(LIST_BATCH, 2048);
+    }
+}
