@@ -13,8 +13,9 @@
  *     runs until it is interrupted (SIGINT, as Ctrl-C);
  *   - has the kernel write the page (read() into it) and prints that
  *     trace, whose steps are kernel code (disassembled from /proc/kcore);
- *   - stores to the page with SSE, which is not emulated: an error record
- *     and the watch disabled, by the documented policy;
+ *   - stores to the page with SSE (as glibc's memset does), which Xen
+ *     emulates on the guest's FPU state: a 16-byte write record and its
+ *     steps, the watch still enabled;
  *   - unwatches the frame.
  * Everything it learns is printed on "WATCHME key=value" lines for the
  * host to check against the trace.
@@ -258,9 +259,9 @@ int main(int argc, char **argv)
     rc = run(cmd);
     printf("WATCHME-KTEXT-END rc=%d\n", rc);
 
-    /* An SSE store (as glibc's memset does), which the shadow code's
-     * emulator does not emulate: by the documented policy, an error
-     * record, the watch disabled (listed so), and the store done natively. */
+    /* An SSE store (as glibc's memset does): emulated with the guest's own
+     * FPU state, recorded (16 bytes, no value) and stepped like any store,
+     * the watch still enabled. */
     __asm__ volatile(
         "xorps %%xmm0, %%xmm0\n"
         ".globl wm_sse\n"

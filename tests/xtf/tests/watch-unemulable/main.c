@@ -5,12 +5,15 @@
  *        shadow code, on a watched data page: the documented degradation,
  *        and the guest's result still right.
  *
- * Shadow emulation gives x86_emulate() only read, write, cmpxchg and
- * fetch hooks, so it gives up (X86EMUL_UNHANDLEABLE) on:
+ * A watched fault is emulated with read, write, cmpxchg and fetch hooks,
+ * and the HVM emulator's FPU and control register hooks (so x87, MMX and
+ * SSE loads and stores are emulated: tests/watch-x87, tests/watch-simd),
+ * but no read_segment or blk hook, so x86_emulate() gives up
+ * (X86EMUL_UNHANDLEABLE) on:
  *  - `mov %ds, mem`: storing a selector needs the read_segment hook;
  *  - `sgdt mem`: so does reading the GDTR;
- *  - `movq mem, %mm0`: any MMX (or x87, SSE) instruction needs the get_fpu
- *    hook.  (x87 is tests/watch-x87: it crashes Xen.)
+ *  - `fxsave mem`: the FPU state images (fxsave/fxrstor, fnsave/frstor,
+ *    fnstenv/fldenv) are written and read through the blk hook.
  * Every CPU (QEMU's and Bochs's included) runs them.  For each, on a page
  * watched for the access it makes: exactly one XEN_RSHADOW_ERR_UNHANDLEABLE
  * record naming the instruction and the address, no access record, the
@@ -120,23 +123,23 @@ static void test_sgdt(void)
     expect_degraded("sgdt", insn, (unsigned long)dst, sizeof(*dst));
 }
 
-static void test_mmx(void)
+static void test_fxsave(void)
 {
-    volatile uint64_t *src = (volatile uint64_t *)&page[128];
-    uint64_t out = 0;
+    uint8_t *dst = &page[1024];     /* 16-byte aligned, 512 bytes */
     unsigned long insn;
 
-    *src = 0x0123456789abcdefull;
-    watch_page(XEN_RSHADOW_ACCESS_R);
-    asm volatile ("1: movq %[src], %%mm0\n\t"
-                  "movq %%mm0, %[out]\n\t"
-                  "emms\n\t"
+    memset(dst, 0xa5, 512);
+    watch_page(XEN_RSHADOW_ACCESS_W);
+    asm volatile ("fninit\n"
+                  "1: fxsave %[dst]\n\t"
                   "mov $1b, %[insn]"
-                  : [out] "=m" (out), [insn] "=r" (insn)
-                  : [src] "m" (*src) : "memory");
-    if ( out != 0x0123456789abcdefull )
-        xtf_failure("movq via %%mm0 gave %#llx\n", (unsigned long long)out);
-    expect_degraded("movq mem, %mm0", insn, (unsigned long)src, 8);
+                  : [dst] "=m" (*(uint8_t (*)[512])dst), [insn] "=r" (insn)
+                  :: "memory");
+    /* The FCW fninit set, at the start of the image. */
+    if ( dst[0] != 0x7f || dst[1] != 0x03 )
+        xtf_failure("fxsave stored FCW %#x, expected 0x37f\n",
+                    dst[0] | (dst[1] << 8));
+    expect_degraded("fxsave", insn, (unsigned long)dst, 512);
 }
 
 void test_main(void)
@@ -147,7 +150,7 @@ void test_main(void)
 
     test_store_selector();
     test_sgdt();
-    test_mmx();
+    test_fxsave();
 
     rshadow_disable();
     xtf_success(NULL);
