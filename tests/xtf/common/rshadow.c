@@ -158,3 +158,39 @@ void rshadow_print_record(const struct xen_rshadow_record *r)
            (unsigned long long)r->gfn, r->size,
            (unsigned long long)r->value, r->flags, r->extra);
 }
+
+unsigned int rshadow_read_all(struct xen_rshadow_record *buf, unsigned int cap)
+{
+    unsigned int nr = cap;
+
+    return rshadow_read(buf, &nr, NULL) ? 0 : nr;
+}
+
+void rshadow_dump(const struct xen_rshadow_record *r, unsigned int nr)
+{
+    unsigned int i;
+
+    for ( i = 0; i < nr; i++ )
+        rshadow_print_record(&r[i]);
+}
+
+void rshadow_watch_only(uint64_t gfn, unsigned int access, unsigned int steps,
+                        const char *what)
+{
+    if ( rshadow_reset() || rshadow_watch(gfn, 1, access, steps) )
+    {
+        xtf_error("cannot watch %s (access %#x)\n", what, access);
+        xtf_exit();
+    }
+}
+
+uint32_t rshadow_watch_flags(uint64_t gfn)
+{
+    struct xen_rshadow_watch w;
+    unsigned int n = 1, total;
+
+    if ( rshadow_list(&w, &n, 0, &total) || n != 1 || total != 1 ||
+         w.first_gfn != gfn )
+        return ~0u;
+    return w.flags;
+}

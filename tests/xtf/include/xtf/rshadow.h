@@ -44,4 +44,18 @@ long rshadow_stats(struct xen_rshadow_stats *stats);
 /* Prints a record on the console, for failure reports. */
 void rshadow_print_record(const struct xen_rshadow_record *r);
 
+/*
+ * Helpers the watch tests share.  rshadow_read_all() reads up to @cap
+ * records of vCPU 0 and returns how many (0 if the read failed);
+ * rshadow_dump() prints @nr of them.  rshadow_watch_only() drops every
+ * watch, record and count (RESET), then watches @gfn alone, or ends the
+ * test as ERROR naming @what.  rshadow_watch_flags() gives the flags of
+ * the one watch, ~0 unless exactly one watch starting at @gfn is listed.
+ */
+unsigned int rshadow_read_all(struct xen_rshadow_record *buf, unsigned int cap);
+void rshadow_dump(const struct xen_rshadow_record *r, unsigned int nr);
+void rshadow_watch_only(uint64_t gfn, unsigned int access, unsigned int steps,
+                        const char *what);
+uint32_t rshadow_watch_flags(uint64_t gfn);
+
 #endif /* XTF_RSHADOW_H */

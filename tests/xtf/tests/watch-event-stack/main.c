@@ -53,39 +53,14 @@ static unsigned long stack_gfn(void)
     return virt_to_gfn(stack_page);
 }
 
-static void read_trace(void)
-{
-    nr = ARRAY_SIZE(recs);
-    if ( rshadow_read(recs, &nr, NULL) )
-        nr = 0;
-}
-
-static void dump(void)
-{
-    unsigned int i;
-
-    for ( i = 0; i < nr; i++ )
-        rshadow_print_record(&recs[i]);
-}
-
 static void watch_stack(unsigned int access)
 {
-    if ( rshadow_reset() || rshadow_watch(stack_gfn(), 1, access, 0) )
-    {
-        xtf_error("cannot watch the stack page (access %#x)\n", access);
-        xtf_exit();
-    }
+    rshadow_watch_only(stack_gfn(), access, 0, "the stack page");
 }
 
 static uint32_t watch_flags(void)
 {
-    struct xen_rshadow_watch w;
-    unsigned int n = 1;
-
-    if ( rshadow_list(&w, &n, 0, NULL) || n != 1 ||
-         w.first_gfn != stack_gfn() )
-        return ~0u;
-    return w.flags;
+    return rshadow_watch_flags(stack_gfn());
 }
 
 /* What the handler saw of its frame. */
@@ -204,7 +179,7 @@ static void one_event(unsigned int access, unsigned int i)
         xtf_failure("%s: frame on the watched stack %#lx %#lx %#lx\n", what,
                     f[0], f[1], f[2]);
 
-    read_trace();
+    nr = rshadow_read_all(recs, ARRAY_SIZE(recs));
     if ( nr != 1 || r->kind != XEN_RSHADOW_REC_ERROR ||
          r->extra != events[i].reason || r->rip != insn ||
          r->gfn != stack_gfn() || r->linear < frame - 2 * sizeof(long) ||
@@ -212,7 +187,7 @@ static void one_event(unsigned int access, unsigned int i)
     {
         xtf_failure("%s: expected one error record (reason %u, rip %#lx), got %u\n",
                     what, events[i].reason, insn, nr);
-        dump();
+        rshadow_dump(recs, nr);
     }
     if ( watch_flags() != XEN_RSHADOW_WATCH_DISABLED )
         xtf_failure("%s: watch flags %#x, expected disabled\n", what,
@@ -241,7 +216,7 @@ static void test_push_pop(void)
                   "mov $1b, %[insn]"
                   : [out] "=&r" (out), [insn] "=&r" (insn)
                   : [top] "r" (STACK_TOP), [v] "r" (0x5a5aul) : "memory");
-    read_trace();
+    nr = rshadow_read_all(recs, ARRAY_SIZE(recs));
     if ( out != 0x5a5a || nr != 2 || recs[0].kind != XEN_RSHADOW_REC_WRITE ||
          recs[0].rip != insn || recs[0].value != 0x5a5a ||
          recs[0].linear != STACK_TOP - sizeof(long) ||
@@ -250,7 +225,7 @@ static void test_push_pop(void)
     {
         xtf_failure("push/pop on the watched stack: got %#lx, %u records\n",
                     out, nr);
-        dump();
+        rshadow_dump(recs, nr);
     }
     if ( rshadow_stats(&s) || s.emulated != 2 || s.errors )
         xtf_failure("push/pop: %llu emulated, %llu errors\n",

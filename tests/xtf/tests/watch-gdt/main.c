@@ -59,38 +59,14 @@ static unsigned long desc(unsigned int sel)
     return (unsigned long)gdt_page + (sel & ~7u);
 }
 
-static void read_trace(void)
-{
-    nr = ARRAY_SIZE(recs);
-    if ( rshadow_read(recs, &nr, NULL) )
-        nr = 0;
-}
-
-static void dump(void)
-{
-    unsigned int i;
-
-    for ( i = 0; i < nr; i++ )
-        rshadow_print_record(&recs[i]);
-}
-
 static void watch_gdt(unsigned int access)
 {
-    if ( rshadow_reset() || rshadow_watch(gdt_gfn(), 1, access, 0) )
-    {
-        xtf_error("cannot watch the GDT page (access %#x)\n", access);
-        xtf_exit();
-    }
+    rshadow_watch_only(gdt_gfn(), access, 0, "the GDT page");
 }
 
 static uint32_t watch_flags(void)
 {
-    struct xen_rshadow_watch w;
-    unsigned int n = 1;
-
-    if ( rshadow_list(&w, &n, 0, NULL) || n != 1 || w.first_gfn != gdt_gfn() )
-        return ~0u;
-    return w.flags;
+    return rshadow_watch_flags(gdt_gfn());
 }
 
 /*
@@ -104,14 +80,14 @@ static void expect_degraded(const char *what, unsigned long rip,
     struct xen_rshadow_stats s;
     const struct xen_rshadow_record *r = &recs[0];
 
-    read_trace();
+    nr = rshadow_read_all(recs, ARRAY_SIZE(recs));
     if ( nr != 1 || r->kind != XEN_RSHADOW_REC_ERROR || r->extra != reason ||
          r->rip != rip || r->gfn != gdt_gfn() || r->linear < lo ||
          r->linear >= hi )
     {
         xtf_failure("%s: expected one error record (reason %u, rip %#lx, %#lx-%#lx), got %u\n",
                     what, reason, rip, lo, hi - 1, nr);
-        dump();
+        rshadow_dump(recs, nr);
     }
     if ( watch_flags() != XEN_RSHADOW_WATCH_DISABLED )
         xtf_failure("%s: watch flags %#x, expected disabled\n", what,
@@ -129,12 +105,12 @@ static void expect_nothing(const char *what)
 {
     struct xen_rshadow_stats s;
 
-    read_trace();
+    nr = rshadow_read_all(recs, ARRAY_SIZE(recs));
     if ( nr || rshadow_stats(&s) || s.watched_faults )
     {
         xtf_failure("%s: %u records, %llu watched faults, expected none\n",
                     what, nr, (unsigned long long)s.watched_faults);
-        dump();
+        rshadow_dump(recs, nr);
     }
 }
 
@@ -306,7 +282,7 @@ static void test_write_watch(void)
     /* The guest's own stores to a descriptor: emulated and recorded. */
     d[0] = lo;
     d[1] = hi;
-    read_trace();
+    nr = rshadow_read_all(recs, ARRAY_SIZE(recs));
     if ( nr != 2 || recs[0].kind != XEN_RSHADOW_REC_WRITE ||
          recs[0].linear != desc(NOACC_SEL) || recs[0].value != lo ||
          recs[1].kind != XEN_RSHADOW_REC_WRITE ||
@@ -314,7 +290,7 @@ static void test_write_watch(void)
          recs[0].gfn != gdt_gfn() || recs[1].gfn != gdt_gfn() )
     {
         xtf_failure("descriptor stores: %u records, expected 2 writes\n", nr);
-        dump();
+        rshadow_dump(recs, nr);
     }
 
     /* The CPU sets the accessed bit: a write no emulation can complete. */
@@ -346,7 +322,7 @@ static void test_read_watch(unsigned int access)
 
         /* Disabled: the same reload again is native and unrecorded. */
         reloads[i].fn();
-        read_trace();
+        nr = rshadow_read_all(recs, ARRAY_SIZE(recs));
         if ( nr )
             xtf_failure("%s: %u records after the watch was disabled\n",
                         reloads[i].name, nr);

@@ -52,39 +52,15 @@ static unsigned long gate(unsigned int vec)
     return (unsigned long)idt_page + vec * GATE_SIZE;
 }
 
-static void read_trace(void)
-{
-    nr = ARRAY_SIZE(recs);
-    if ( rshadow_read(recs, &nr, NULL) )
-        nr = 0;
-}
-
-static void dump(void)
-{
-    unsigned int i;
-
-    for ( i = 0; i < nr; i++ )
-        rshadow_print_record(&recs[i]);
-}
-
 /* A clean slate (no watches, records or counts), then the IDT watched. */
 static void watch_idt(unsigned int access)
 {
-    if ( rshadow_reset() || rshadow_watch(idt_gfn(), 1, access, 0) )
-    {
-        xtf_error("cannot watch the IDT page (access %#x)\n", access);
-        xtf_exit();
-    }
+    rshadow_watch_only(idt_gfn(), access, 0, "the IDT page");
 }
 
 static uint32_t watch_flags(void)
 {
-    struct xen_rshadow_watch w;
-    unsigned int n = 1;
-
-    if ( rshadow_list(&w, &n, 0, NULL) || n != 1 || w.first_gfn != idt_gfn() )
-        return ~0u;
-    return w.flags;
+    return rshadow_watch_flags(idt_gfn());
 }
 
 /*
@@ -97,14 +73,14 @@ static void expect_degraded(const char *what, unsigned long rip,
     struct xen_rshadow_stats s;
     const struct xen_rshadow_record *r = &recs[0];
 
-    read_trace();
+    nr = rshadow_read_all(recs, ARRAY_SIZE(recs));
     if ( nr != 1 || r->kind != XEN_RSHADOW_REC_ERROR || r->extra != reason ||
          r->rip != rip || r->gfn != idt_gfn() || r->linear < gate(vec) ||
          r->linear >= gate(vec) + GATE_SIZE )
     {
         xtf_failure("%s: expected one error record (reason %u, rip %#lx, gate %#lx), got %u\n",
                     what, reason, rip, gate(vec), nr);
-        dump();
+        rshadow_dump(recs, nr);
     }
     if ( watch_flags() != XEN_RSHADOW_WATCH_DISABLED )
         xtf_failure("%s: watch flags %#x, expected disabled\n", what,
@@ -212,11 +188,11 @@ static void test_write_watch(void)
     do_ud2();
     do_pf();
     do_int40(0x40);
-    read_trace();
+    nr = rshadow_read_all(recs, ARRAY_SIZE(recs));
     if ( nr )
     {
         xtf_failure("write watch: %u records for event deliveries\n", nr);
-        dump();
+        rshadow_dump(recs, nr);
     }
 
     /* The guest points vector 0x40 at vector 0x41's stub, store by store. */
@@ -225,12 +201,12 @@ static void test_write_watch(void)
         old[i] = g40[i];
         g40[i] = g41[i];
     }
-    read_trace();
+    nr = rshadow_read_all(recs, ARRAY_SIZE(recs));
     if ( nr != GATE_SIZE / 4 )
     {
         xtf_failure("gate rewrite: %u records for %u stores\n", nr,
                     GATE_SIZE / 4);
-        dump();
+        rshadow_dump(recs, nr);
     }
     for ( i = 0; i < nr && i < GATE_SIZE / 4; i++ )
         if ( recs[i].kind != XEN_RSHADOW_REC_WRITE || recs[i].size != 4 ||
@@ -247,11 +223,11 @@ static void test_write_watch(void)
     for ( i = 0; i < GATE_SIZE / 4; i++ )
         g40[i] = old[i];
     do_int40(0x40);
-    read_trace();
+    nr = rshadow_read_all(recs, ARRAY_SIZE(recs));
     if ( nr != GATE_SIZE / 4 || watch_flags() != 0 )
     {
         xtf_failure("gate restore: %u records, flags %#x\n", nr, watch_flags());
-        dump();
+        rshadow_dump(recs, nr);
     }
 }
 
@@ -268,7 +244,7 @@ static void test_read_watch(unsigned int access)
     /* Disabled: the next events are native and unrecorded. */
     do_int3();
     do_ud2();
-    read_trace();
+    nr = rshadow_read_all(recs, ARRAY_SIZE(recs));
     if ( nr )
         xtf_failure("%s: %u records after the watch was disabled\n", what, nr);
 

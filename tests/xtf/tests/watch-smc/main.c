@@ -49,28 +49,9 @@ static unsigned long code_gfn(void)
     return virt_to_gfn(smc_code);
 }
 
-static void read_trace(void)
-{
-    nr = ARRAY_SIZE(recs);
-    if ( rshadow_read(recs, &nr, NULL) )
-        nr = 0;
-}
-
-static void dump(void)
-{
-    unsigned int i;
-
-    for ( i = 0; i < nr; i++ )
-        rshadow_print_record(&recs[i]);
-}
-
 static void watch_code(unsigned int access)
 {
-    if ( rshadow_reset() || rshadow_watch(code_gfn(), 1, access, 0) )
-    {
-        xtf_error("cannot watch the code page (access %#x)\n", access);
-        xtf_exit();
-    }
+    rshadow_watch_only(code_gfn(), access, 0, "the code page");
 }
 
 /* The immediate of `mov $imm32, %eax` (b8 + imm32) at insn. */
@@ -113,31 +94,31 @@ static void test_patch_from_outside(void)
     watch_code(XEN_RSHADOW_ACCESS_X);
 
     eax = call(smc_code);
-    read_trace();
+    nr = rshadow_read_all(recs, ARRAY_SIZE(recs));
     if ( eax != 0x11111111 || nr != 2 || !is_exec(0, smc_a, smc_b) ||
          !is_exec(1, smc_b, smc_c) )
     {
         xtf_failure("first run: %#x, %u records\n", eax, nr);
-        dump();
+        rshadow_dump(recs, nr);
     }
 
     /* Hidden for fetches, so the write faults too: emulated, not recorded. */
     set_imm(smc_a, 0x22222222);
-    read_trace();
+    nr = rshadow_read_all(recs, ARRAY_SIZE(recs));
     if ( nr )
     {
         xtf_failure("writes under an execute-only watch: %u records\n", nr);
-        dump();
+        rshadow_dump(recs, nr);
     }
 
     eax = call(smc_code);
-    read_trace();
+    nr = rshadow_read_all(recs, ARRAY_SIZE(recs));
     if ( eax != 0x22222222 || nr != 2 || !is_exec(0, smc_a, smc_b) ||
          smc_a[1] != 0x22 || !is_exec(1, smc_b, smc_c) )
     {
         xtf_failure("after the patch: %#x (expected 0x22222222), %u records\n",
                     eax, nr);
-        dump();
+        rshadow_dump(recs, nr);
     }
 }
 
@@ -162,7 +143,7 @@ static void test_patch_next(unsigned int access)
     watch_code(access);
 
     eax = call(smc_self);
-    read_trace();
+    nr = rshadow_read_all(recs, ARRAY_SIZE(recs));
     if ( eax != 0x33333333 || smc_s1[1] != 0x33 )
         xtf_failure("%s: the patched instruction gave %#x, expected 0x33333333\n",
                     rw ? "rwx" : "x", eax);
@@ -177,7 +158,7 @@ static void test_patch_next(unsigned int access)
     {
         xtf_failure("%s: the trace of the self-patching code:\n",
                     rw ? "rwx" : "x");
-        dump();
+        rshadow_dump(recs, nr);
     }
 }
 

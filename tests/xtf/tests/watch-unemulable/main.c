@@ -37,21 +37,9 @@ struct __attribute__((__packed__)) desc_ptr {
 static struct xen_rshadow_record recs[16];
 static unsigned int nr;
 
-static void read_trace(void)
-{
-    nr = ARRAY_SIZE(recs);
-    if ( rshadow_read(recs, &nr, NULL) )
-        nr = 0;
-}
-
 static void watch_page(unsigned int access)
 {
-    if ( rshadow_reset() ||
-         rshadow_watch(virt_to_gfn(page), 1, access, 0) )
-    {
-        xtf_error("cannot watch the page (access %#x)\n", access);
-        xtf_exit();
-    }
+    rshadow_watch_only(virt_to_gfn(page), access, 0, "the page");
 }
 
 static void expect_degraded(const char *what, unsigned long rip,
@@ -62,7 +50,7 @@ static void expect_degraded(const char *what, unsigned long rip,
     struct xen_rshadow_watch w;
     unsigned int n = 1, i;
 
-    read_trace();
+    nr = rshadow_read_all(recs, ARRAY_SIZE(recs));
     if ( nr != 1 || r->kind != XEN_RSHADOW_REC_ERROR ||
          r->extra != XEN_RSHADOW_ERR_UNHANDLEABLE || r->rip != rip ||
          r->gfn != virt_to_gfn(page) || r->linear < addr ||
@@ -86,7 +74,7 @@ static void expect_degraded(const char *what, unsigned long rip,
 
     /* Disabled: reads and writes of the page are native now. */
     ACCESS_ONCE(page[PAGE_SIZE - 1]) = ACCESS_ONCE(page[PAGE_SIZE - 2]) + 1;
-    read_trace();
+    nr = rshadow_read_all(recs, ARRAY_SIZE(recs));
     if ( nr || rshadow_stats(&s) || s.watched_faults != 1 )
         xtf_failure("%s: the disabled watch still records (%u)\n", what, nr);
 }

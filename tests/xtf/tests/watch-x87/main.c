@@ -28,21 +28,9 @@ static uint8_t page[PAGE_SIZE] __page_bss;
 static struct xen_rshadow_record recs[16];
 static unsigned int nr;
 
-static void read_trace(void)
-{
-    nr = ARRAY_SIZE(recs);
-    if ( rshadow_read(recs, &nr, NULL) )
-        nr = 0;
-}
-
 static void watch_page(unsigned int access)
 {
-    if ( rshadow_reset() ||
-         rshadow_watch(virt_to_gfn(page), 1, access, 0) )
-    {
-        xtf_error("cannot watch the page (access %#x)\n", access);
-        xtf_exit();
-    }
+    rshadow_watch_only(virt_to_gfn(page), access, 0, "the page");
 }
 
 static void expect_recorded(const char *what, unsigned int kind,
@@ -54,7 +42,7 @@ static void expect_recorded(const char *what, unsigned int kind,
     struct xen_rshadow_watch w;
     unsigned int n = 1, i;
 
-    read_trace();
+    nr = rshadow_read_all(recs, ARRAY_SIZE(recs));
     if ( nr != 1 || r->kind != kind || r->rip != rip || r->linear != addr ||
          r->gfn != virt_to_gfn(page) || r->size != 4 ||
          !(r->flags & XEN_RSHADOW_REC_VALUE) || r->value != value )
