@@ -194,3 +194,19 @@ uint32_t rshadow_watch_flags(uint64_t gfn)
         return ~0u;
     return w.flags;
 }
+
+unsigned int rshadow_drain(struct xen_rshadow_record *buf, unsigned int cap)
+{
+    static struct xen_rshadow_record rest[32];
+    unsigned int nr = cap, total;
+
+    if ( rshadow_read(buf, &nr, NULL) )
+        return ~0u;
+    for ( total = nr; nr; total += nr )
+    {
+        nr = ARRAY_SIZE(rest);
+        if ( rshadow_read(rest, &nr, NULL) )
+            return ~0u;
+    }
+    return total;
+}

@@ -57,5 +57,10 @@ void rshadow_dump(const struct xen_rshadow_record *r, unsigned int nr);
 void rshadow_watch_only(uint64_t gfn, unsigned int access, unsigned int steps,
                         const char *what);
 uint32_t rshadow_watch_flags(uint64_t gfn);
+/*
+ * Reads (and so consumes) vCPU 0's whole trace: the first @cap records
+ * land in @buf; returns how many there were, or ~0 if a read failed.
+ */
+unsigned int rshadow_drain(struct xen_rshadow_record *buf, unsigned int cap);
 
 #endif /* XTF_RSHADOW_H */

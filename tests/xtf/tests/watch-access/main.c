@@ -362,23 +362,6 @@ static void fill(uint8_t *area, size_t len)
 
 static struct xen_rshadow_record recs[32];
 
-/* Reads the whole trace; returns the count, the first 32 in recs. */
-static unsigned int drain(void)
-{
-    static struct xen_rshadow_record rest[32];
-    unsigned int nr = ARRAY_SIZE(recs), total;
-
-    if ( rshadow_read(recs, &nr, NULL) )
-        return ~0u;
-    for ( total = nr; nr; total += nr )
-    {
-        nr = ARRAY_SIZE(rest);
-        if ( rshadow_read(rest, &nr, NULL) )
-            return ~0u;
-    }
-    return total;
-}
-
 static void watch_pages(bool on)
 {
     unsigned int rw = XEN_RSHADOW_ACCESS_R | XEN_RSHADOW_ACCESS_W;
@@ -411,15 +394,15 @@ static void run_form(const struct form *f)
     memset(plain_stack, 0, PAGE_SIZE);
     memset(watched_stack, 0, PAGE_SIZE);
     watch_pages(true);
-    drain();
+    rshadow_drain(recs, ARRAY_SIZE(recs));
 
     f->fn(plain, plain_stack + PAGE_SIZE, &o[0], &ip[0]);
-    nr = drain();
+    nr = rshadow_drain(recs, ARRAY_SIZE(recs));
     if ( nr )
         xtf_failure("%s: %u records from the unwatched pages\n", f->name, nr);
 
     f->fn(watched, watched_stack + PAGE_SIZE, &o[1], &ip[1]);
-    nr = drain();
+    nr = rshadow_drain(recs, ARRAY_SIZE(recs));
 
     /* Native results: registers, flags and memory. */
     if ( memcmp(&o[0], &o[1], sizeof(o[0])) )

@@ -250,23 +250,6 @@ static void fill(uint8_t *area, size_t len)
 
 static struct xen_rshadow_record recs[32];
 
-/* Reads the whole trace; returns the count, the first 32 in recs. */
-static unsigned int drain(void)
-{
-    static struct xen_rshadow_record rest[32];
-    unsigned int nr = ARRAY_SIZE(recs), total;
-
-    if ( rshadow_read(recs, &nr, NULL) )
-        return ~0u;
-    for ( total = nr; nr; total += nr )
-    {
-        nr = ARRAY_SIZE(rest);
-        if ( rshadow_read(rest, &nr, NULL) )
-            return ~0u;
-    }
-    return total;
-}
-
 static void watch_page(unsigned int access)
 {
     long rc;
@@ -301,16 +284,16 @@ static void run_form(const struct form *f, unsigned int access)
     fill(watched, sizeof(watched));
     memset(o, 0, sizeof(o));
     watch_page(access);
-    drain();
+    rshadow_drain(recs, ARRAY_SIZE(recs));
 
     f->fn(plain + f->off, &o[0], &ip[0]);
-    nr = drain();
+    nr = rshadow_drain(recs, ARRAY_SIZE(recs));
     if ( nr )
         xtf_failure("%s (%#x): %u records from the unwatched pages\n",
                     f->name, access, nr);
 
     f->fn(watched + f->off, &o[1], &ip[1]);
-    nr = drain();
+    nr = rshadow_drain(recs, ARRAY_SIZE(recs));
 
     /* The watch stays enabled: list it before it goes. */
     if ( rshadow_list(&w, &n, 0, NULL) || n != 1 || w.flags )
