@@ -22,7 +22,19 @@ const char test_title[] = "Step semantics";
 
 uint32_t sem_page[PAGE_SIZE / 4] __page_bss;
 static uint8_t src[8], dst[8];
-static volatile unsigned long bp_target;
+/*
+ * The DR0 breakpoint's page, to itself: bp_page[0] is the target, and a
+ * write to bp_page[1] resets the platform's memory of the last hit before
+ * each run.  QEMU's TCG keeps a data breakpoint marked as hit until the
+ * next write to its page that misses it, and reports a kept hit as DR6.B0
+ * in every single-step #DB until then: without the reset, the second of
+ * two identical unwatched runs differs from the first (B0 in each step).
+ * Hardware reports only the breakpoints an instruction hit; there the
+ * write changes nothing.
+ */
+static volatile unsigned long bp_page[PAGE_SIZE / sizeof(unsigned long)]
+    __page_bss;
+#define bp_target bp_page[0]
 
 #ifdef __x86_64__
 # define DX "%%rdx"
@@ -199,6 +211,7 @@ static void test_own_debug(void)
 
     rshadow_unwatch(virt_to_gfn(sem_page), 1);
     dbs = 0;
+    bp_page[1] = 0;
     own_debug();
     native = dbs;
     for ( i = 0; i < ARRAY_SIZE(db_ip); i++ )
@@ -209,6 +222,7 @@ static void test_own_debug(void)
 
     watch(4);
     dbs = 0;
+    bp_page[1] = 0;
     own_debug();
 
     write_dr7(X86_DR7_DEFAULT);
