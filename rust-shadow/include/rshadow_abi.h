@@ -24,7 +24,7 @@
 #include <stdint.h>
 #endif
 
-#define RSHADOW_ABI_VERSION 3
+#define RSHADOW_ABI_VERSION 4
 
 /* ---- Logging ---- */
 
@@ -218,15 +218,18 @@ void rshadow_vcpu_init(struct rshadow_vcpu *vcpu, uint32_t vcpu_id,
 
 /*
  * Applies ADD_WATCH, REMOVE_WATCH or RESET (which removes every watch and
- * empties the trace) with the paging lock held.  Fills *revoke with the
- * frame range whose shadow mappings Xen must now revoke (nr_frames 0 if
- * none).  Returns 0 or a negative errno; on error nothing changed.
+ * empties the trace) with the paging lock held, judged by the domain's
+ * facts as they are now (those rshadow_ctl_check() was given).  Fills
+ * *revoke with the frame range whose shadow mappings Xen must now revoke
+ * (nr_frames 0 if none).  Returns 0 or a negative errno; on error nothing
+ * changed.
  */
 struct rshadow_revoke {
     uint64_t first_gfn;
     uint64_t nr_frames;
 };
 int32_t rshadow_ctl_apply(struct rshadow_domain *dom,
+                          const struct rshadow_dom_facts *facts,
                           const struct rshadow_ctl *req,
                           struct rshadow_revoke *revoke);
 

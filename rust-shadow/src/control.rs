@@ -207,13 +207,15 @@ fn check_ram(facts: &rshadow_dom_facts, w: &Watch) -> CtlResult {
 
 /// Applies a change to the watch table; returns the range whose shadow
 /// mappings Xen must revoke (all frames for `u64::MAX` frames).
-fn apply(dom: &DomainState, op: Op) -> CtlResult<rshadow_revoke> {
+fn apply(dom: &DomainState, facts: &rshadow_dom_facts, op: Op) -> CtlResult<rshadow_revoke> {
     // SAFETY: the caller of rshadow_ctl_apply holds the paging lock (its
     // contract), and this is the only reference to the set it takes.
     let watches = unsafe { dom.watches_mut() };
     match op {
         Op::AddWatch(w) => {
             watches.add(w)?;
+            // A guest that grew keeps a bit per frame in the filter.
+            watches.grow_filter(facts.max_gfn);
             Ok(rshadow_revoke {
                 first_gfn: w.first,
                 nr_frames: w.frames(),
@@ -270,31 +272,26 @@ pub unsafe extern "C" fn rshadow_ctl_check(
 ///
 /// # Safety
 /// `dom` is an initialised domain block and the caller holds the domain's
-/// paging lock; `req` is readable and `revoke` writable.
+/// paging lock; `facts` and `req` are readable and `revoke` writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn rshadow_ctl_apply(
     dom: *mut rshadow_domain,
+    facts: *const rshadow_dom_facts,
     req: *const rshadow_ctl,
     revoke: *mut rshadow_revoke,
 ) -> i32 {
     // SAFETY: per the contract.
-    let (Some(dom), Some(req), Some(revoke)) = (
+    let (Some(dom), Some(facts), Some(req), Some(revoke)) = (
         unsafe { DomainState::from_ptr(dom) },
+        unsafe { facts.as_ref() },
         unsafe { req.as_ref() },
         unsafe { revoke.as_mut() },
     ) else {
         return Errno::Inval.to_ret();
     };
-    let facts = rshadow_dom_facts {
-        domid: dom.domid,
-        flags: dom.flags | bindings::RSHADOW_DOMF_HVM,
-        nr_vcpus: dom.nr_vcpus,
-        max_gfn: dom.max_gfn,
-        xen_handle: dom.xen_handle,
-        ..Default::default()
-    };
     *revoke = rshadow_revoke::default();
-    match decode(&facts, true, req).and_then(|op| apply(dom, op)) {
+    // Today's facts, not ENABLE's: the guest's memory may have grown since.
+    match decode(facts, true, req).and_then(|op| apply(dom, facts, op)) {
         Ok(r) => {
             *revoke = r;
             0

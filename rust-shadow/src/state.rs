@@ -28,12 +28,6 @@ pub struct DomainState {
     magic: u64,
     /// The domain's id.
     pub domid: u32,
-    /// `RSHADOW_DOMF_*` facts at enable time.
-    pub flags: u32,
-    /// Highest frame of the domain's memory at enable time.
-    pub max_gfn: u64,
-    /// Xen's `struct domain *`, for the leaf services.
-    pub xen_handle: u64,
     /// Number of vCPUs.
     pub nr_vcpus: u32,
     watches: UnsafeCell<WatchSet>,
@@ -138,9 +132,6 @@ impl DomainState {
         // written, through raw pointers, with no reference to the block.
         unsafe {
             addr_of_mut!((*s).domid).write(facts.domid);
-            addr_of_mut!((*s).flags).write(facts.flags);
-            addr_of_mut!((*s).max_gfn).write(facts.max_gfn);
-            addr_of_mut!((*s).xen_handle).write(facts.xen_handle);
             addr_of_mut!((*s).nr_vcpus).write(facts.nr_vcpus);
         }
         // SAFETY: the zeroed watch set is a valid, empty one, and nothing
@@ -302,7 +293,7 @@ mod tests {
         unsafe { DomainState::init(d.as_ptr(), &facts) };
         // SAFETY: initialised just now.
         let s = unsafe { DomainState::from_ptr(d.as_ptr()) }.unwrap();
-        assert_eq!((s.domid, s.nr_vcpus, s.max_gfn), (7, 2, 0xfffff));
+        assert_eq!((s.domid, s.nr_vcpus), (7, 2));
         // SAFETY: single-threaded test: nothing else holds the set.
         let w = unsafe { s.watches() };
         assert!(w.is_empty() && w.check_invariants());

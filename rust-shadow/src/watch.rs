@@ -124,9 +124,20 @@ impl WatchSet {
     /// Frames above still work (the filter wraps round; it only ever
     /// passes too much, never too little).
     pub fn size_filter(&mut self, max_gfn: u64) {
-        let bits = u64::BITS.saturating_sub(max_gfn.leading_zeros());
-        self.shift = bits.saturating_sub(FILTER_ORDER);
+        self.shift = Self::shift_for(max_gfn);
         self.filter_rebuild();
+    }
+
+    /// Coarsens the granules if `max_gfn` needs it; never refines them.
+    pub fn grow_filter(&mut self, max_gfn: u64) {
+        if Self::shift_for(max_gfn) > self.shift {
+            self.size_filter(max_gfn);
+        }
+    }
+
+    fn shift_for(max_gfn: u64) -> u32 {
+        let bits = u64::BITS.saturating_sub(max_gfn.leading_zeros());
+        bits.saturating_sub(FILTER_ORDER)
     }
 
     #[inline(always)]

@@ -99,7 +99,10 @@ impl Dom {
         if rc != 0 {
             return (rc, rev);
         }
-        (unsafe { rshadow_ctl_apply(self.ptr(), r, &mut rev) }, rev)
+        (
+            unsafe { rshadow_ctl_apply(self.ptr(), &self.facts, r, &mut rev) },
+            rev,
+        )
     }
     fn list(&self) -> Vec<rshadow_watch_info> {
         let mut out = vec![rshadow_watch_info::default(); 16];
@@ -278,6 +281,30 @@ fn add_remove_list_and_revoke() {
     assert!(d.list().is_empty());
     // Nothing left: nothing to revoke.
     assert_eq!(d.run(&req(RSHADOW_OP_RESET)).1.nr_frames, 0);
+}
+
+/// A guest whose memory grew after ENABLE can be watched in its new frames:
+/// apply judges by the facts of the day, as the check does, and the filter
+/// still finds the old watches and the new.
+#[test]
+fn frames_added_after_enable_can_be_watched() {
+    let _g = ram(0x400000, u64::MAX);
+    let mut d = Dom::enabled(HVM_MTF);
+    assert_eq!(d.run(&watch(0x100, 1, RSHADOW_ACCESS_W, 0)).0, 0);
+    // Beyond the size at ENABLE.
+    assert_eq!(d.run(&watch(0x300000, 1, RSHADOW_ACCESS_W, 0)).0, -34);
+    d.facts.max_gfn = 0x3fffff;
+    let (rc, rev) = d.run(&watch(0x300000, 2, RSHADOW_ACCESS_W, 0));
+    assert_eq!((rc, rev.first_gfn, rev.nr_frames), (0, 0x300000, 2));
+    let mut f = rshadow_fault::default();
+    for (gfn, ours) in [(0x100, 1), (0x300001, 1), (0x300002, 0), (0x101, 0)] {
+        assert_eq!(
+            unsafe { rshadow_fault_check(d.ptr(), gfn, 0, RSHADOW_PFEC_WRITE, &mut f) },
+            ours,
+            "gfn {gfn:#x}"
+        );
+    }
+    assert_eq!(unsafe { rshadow_l1_flags(d.ptr(), 0x300000, 3) }, 1);
 }
 
 #[test]

@@ -271,7 +271,7 @@ impl Sim {
         // SAFETY: a zeroed, unshared block.
         unsafe { rshadow_domain_init(dom.0.cast(), &self.facts) };
         self.glue = Some(Glue { dom, vcpus });
-        self.model.enable(&self.facts);
+        self.model.enable();
     }
 
     /// `rshadow_ctl_apply` alone, as `shadow_rshadow_apply` calls it; also
@@ -281,13 +281,13 @@ impl Sim {
             // Outside the contract (no block), but it must still refuse.
             let mut rev = rshadow_revoke::default();
             // SAFETY: a null block is refused before anything is read.
-            let rc = unsafe { rshadow_ctl_apply(std::ptr::null_mut(), req, &mut rev) };
+            let rc = unsafe { rshadow_ctl_apply(std::ptr::null_mut(), &self.facts, req, &mut rev) };
             assert_eq!(rc, EINVAL);
             return rc;
         }
         // The model changes only on success, so a refusal leaves it as the
         // snapshot below must find the module.
-        let (want, want_rev) = self.model.apply(req);
+        let (want, want_rev) = self.model.apply(&self.facts, req);
         let before = (want != 0).then(|| self.snapshot());
         // Garbage in *revoke before the call: it must be overwritten.
         let mut rev = rshadow_revoke {
@@ -295,7 +295,7 @@ impl Sim {
             nr_frames: 0xbeef,
         };
         // SAFETY: an initialised block; req readable, rev writable.
-        let rc = unsafe { rshadow_ctl_apply(self.dom_ptr(), req, &mut rev) };
+        let rc = unsafe { rshadow_ctl_apply(self.dom_ptr(), &self.facts, req, &mut rev) };
         assert!(rc == 0 || DOCUMENTED.contains(&rc), "undocumented {rc}");
         assert_eq!(rc, want, "apply of {req:?}");
         assert_eq!(

@@ -79,8 +79,8 @@ pub type Revoke = (u64, u64);
 
 #[derive(Clone, Debug, Default)]
 pub struct Model {
-    /// The facts the domain was enabled with; None while not enabled.
-    pub stored: Option<rshadow_dom_facts>,
+    /// Between a successful ENABLE and DISABLE.
+    pub enabled: bool,
     pub watches: BTreeMap<u64, MWatch>,
 }
 
@@ -90,7 +90,7 @@ fn has(f: &rshadow_dom_facts, flag: u32) -> bool {
 
 impl Model {
     pub fn enabled(&self) -> bool {
-        self.stored.is_some()
+        self.enabled
     }
 
     /// The documented checks, in the documented order, that need no watch
@@ -177,27 +177,22 @@ impl Model {
     }
 
     /// ENABLE, after a successful check: Xen sets up fresh blocks.
-    pub fn enable(&mut self, f: &rshadow_dom_facts) {
-        self.stored = Some(*f);
+    pub fn enable(&mut self) {
+        self.enabled = true;
         self.watches.clear();
     }
 
-    /// What `rshadow_ctl_apply` answers and does, with the facts stored at
-    /// ENABLE (as the module does; the documentation does not say which
-    /// facts it uses, so a domain whose memory grew since ENABLE gets ERANGE
-    /// here for a range the check accepted).  Only ADD_WATCH, REMOVE_WATCH,
-    /// RESET and DISABLE change anything; every other request is refused
-    /// (EINVAL once it decodes).
-    pub fn apply(&mut self, r: &rshadow_ctl) -> (i32, Revoke) {
-        let Some(stored) = self.stored else {
+    /// What `rshadow_ctl_apply` answers and does, judged by the live facts
+    /// `f` (those the check was given: a domain whose memory grew since
+    /// ENABLE can be watched in its new frames).  Only ADD_WATCH,
+    /// REMOVE_WATCH, RESET and DISABLE change anything; every other request
+    /// is refused (EINVAL once it decodes).
+    pub fn apply(&mut self, f: &rshadow_dom_facts, r: &rshadow_ctl) -> (i32, Revoke) {
+        if !self.enabled {
             // Not callable without a domain block: the C entry refuses.
             return (EINVAL, (0, 0));
-        };
-        let f = rshadow_dom_facts {
-            flags: stored.flags | RSHADOW_DOMF_HVM,
-            ..stored
-        };
-        if let Err(e) = Self::decode(&f, true, r) {
+        }
+        if let Err(e) = Self::decode(f, true, r) {
             return (e, (0, 0));
         }
         match r.op {
@@ -243,7 +238,7 @@ impl Model {
 
     /// DISABLE after a successful apply: Xen frees the blocks.
     pub fn disable(&mut self) {
-        self.stored = None;
+        self.enabled = false;
         self.watches.clear();
     }
 
