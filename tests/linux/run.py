@@ -439,6 +439,10 @@ def main():
     ap.add_argument("--linux-args", default="",
                     help="more Linux command-line options (e.g. earlyprintk=xen)")
     args = ap.parse_args()
+    # A SIGTERM (a CI timeout, `timeout`) unwinds like ^C, so the finally
+    # blocks kill the emulator: Bochs runs in its own session and would
+    # otherwise spin on after us.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     global LINUX_ARGS
     LINUX_ARGS = " ".join(filter(None, [LINUX_ARGS, args.linux_args]))
     if not XEN.exists():
