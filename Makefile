@@ -18,6 +18,10 @@
 #   module           the Rust static library, audited
 #   xen | xen-stock  patched | unpatched Xen from the same source
 #   refresh-patches  turn commits in the patched tree back into xen-patches/
+#   check-series     apply xen-patches/ one by one; each prefix must build
+#                    (with the module) and boot
+#   xen-default      the patched tree as a plain `make defconfig && make`
+#                    builds it: CONFIG_RSHADOW off, no module
 #   xen-reset        discard the patched tree (and local work in it)
 #   docker-test      build docker/Dockerfile and boot-smoke inside it
 #
@@ -42,6 +46,7 @@ SRC_ID := pinned
 endif
 PATCHED := $(BUILD)/$(SRC_ID)/xen-patched
 STOCK := $(BUILD)/$(SRC_ID)/xen-stock
+DEFAULT := $(BUILD)/$(SRC_ID)/xen-default
 
 PATCHES := $(sort $(wildcard $(TOP)/xen-patches/*.patch))
 MODULE_LIB := $(BUILD)/module/librshadow.a
@@ -64,9 +69,9 @@ xen-edited = $(if $(wildcard $(1).built-stamp),$(shell find $(1)/xen \
     \( -name '*.[chS]' -o -name Makefile -o -name 'Kconfig*' -o -name '*.mk' \) \
     -newer $(1).built-stamp -print -quit 2>/dev/null))
 
-.PHONY: all run run-linux test-linux test setup module xen xen-stock xtf xtf-build smoke audit bench \
-        bench-host profile \
-        refresh-patches xen-reset docker-test clean distclean FORCE
+.PHONY: all run run-linux test-linux test setup module xen xen-stock xen-default xtf xtf-build \
+        smoke audit bench bench-host profile \
+        refresh-patches check-series xen-reset docker-test clean distclean FORCE
 
 all: module xen xtf-build
 
@@ -83,14 +88,16 @@ $(PATCH_LIST): FORCE
 	@printf '%s\n' $(notdir $(PATCHES)) > $@.new
 	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
 
+# CONFIG_RSHADOW is off in a defconfig (the module is built apart): the
+# patched tree turns it on.
 $(PATCHED).tree-stamp: $(PATCHES) $(PATCH_LIST) $(TOP)/scripts/xen-source.sh
 	$(TOP)/scripts/xen-source.sh tree $(PATCHED) patched
-	$(MAKE) -s -C $(PATCHED)/xen defconfig >/dev/null
+	$(TOP)/scripts/xen-source.sh config $(PATCHED) rshadow
 	touch $@
 
 $(STOCK).tree-stamp: $(TOP)/scripts/xen-source.sh
 	$(TOP)/scripts/xen-source.sh tree $(STOCK) stock
-	$(MAKE) -s -C $(STOCK)/xen defconfig >/dev/null
+	$(TOP)/scripts/xen-source.sh config $(STOCK)
 	touch $@
 
 # ---- The module ---------------------------------------------------------
@@ -127,8 +134,20 @@ $(STOCK).built-stamp: $(STOCK).tree-stamp $(if $(call xen-edited,$(STOCK)),FORCE
 	    { tail -40 $(STOCK).build.log; echo "Xen build failed: $(STOCK).build.log"; exit 1; }
 	touch $@
 
+# The series as a user who does not know rust-shadow builds it: a fresh
+# tree, `make defconfig && make`, nothing on the command line.
+$(DEFAULT).built-stamp: $(PATCHES) $(PATCH_LIST) $(TOP)/scripts/xen-source.sh
+	@echo "  XEN     patched, default configuration ($(DEFAULT))"
+	rm -rf $(DEFAULT) $@
+	$(TOP)/scripts/xen-source.sh tree $(DEFAULT) patched
+	env -u RSHADOW_LIB -u RSHADOW_INCLUDE sh -c '$(MAKE) -C $(DEFAULT)/xen defconfig && \
+	    $(MAKE) -C $(DEFAULT)/xen -j$(NPROC)' > $(DEFAULT).build.log 2>&1 || \
+	    { tail -40 $(DEFAULT).build.log; echo "Xen build failed: $(DEFAULT).build.log"; exit 1; }
+	touch $@
+
 xen: $(PATCHED).built-stamp
 xen-stock: $(STOCK).built-stamp
+xen-default: $(DEFAULT).built-stamp
 
 # ---- Test kernels and the suite ------------------------------------------
 
@@ -192,6 +211,12 @@ refresh-patches:
 	@cd $(TOP)/xen-patches && ls *.patch > $(PATCH_LIST)
 	touch $(PATCHED).tree-stamp
 
+# Every prefix of the series builds against this checkout's module, and
+# boots.  Run it before sending changes to xen-patches/.
+check-series: module xtf-build
+	$(TOP)/scripts/check-series.sh $(BUILD)/$(SRC_ID)/check-series $(MODULE_LIB) \
+	    $(MODULE_INC) $(XTF_OUT)
+
 xen-reset:
 	rm -rf $(PATCHED) $(PATCHED).tree-stamp $(PATCHED).built-stamp
 
@@ -202,7 +227,7 @@ docker-test:
 
 clean:
 	rm -rf $(BUILD)/module $(BUILD)/cargo $(XTF_OUT) $(BUILD)/xtf-logs
-	rm -f $(PATCHED).built-stamp $(STOCK).built-stamp
+	rm -f $(PATCHED).built-stamp $(STOCK).built-stamp $(DEFAULT).built-stamp
 
 distclean:
 	rm -rf $(BUILD) $(TOP)/target

@@ -67,6 +67,7 @@ fn main() {
         .use_core()
         .allowlist_function("rshadow_.*")
         .blocklist_function("rshadow_xen_.*")
+        .allowlist_var("rshadow_abi_v.*")
         .allowlist_recursively(false)
         .generate()
         .expect("bindgen failed on rust-shadow/include/rshadow_abi.h")

@@ -5,6 +5,9 @@
 #   xen-source.sh tree DIR stock     a pristine tree in DIR
 #   xen-source.sh tree DIR patched   the same with xen-patches/ applied
 #   xen-source.sh refresh DIR        turn DIR's commits back into xen-patches/
+#   xen-source.sh config DIR [rshadow]
+#                                    defconfig in DIR; with rshadow, also
+#                                    CONFIG_RSHADOW=y (off by default)
 #
 # The source is the pinned Debian source package's upstream tarball, verified
 # by its sha256, or XEN_SRC=<path> naming a Xen 4.17 tree of the user's (read,
@@ -152,9 +155,36 @@ cmd_refresh() {
     ls "$PATCHES" | sed 's/^/    /'
 }
 
+# Configures DIR's Xen: defconfig, and CONFIG_RSHADOW=y if asked, which
+# needs a tree that offers it.  A .config that comes out as it was is left
+# untouched, so that an incremental build stays incremental.
+cmd_config() {
+    dir=$1 want=$2
+    cfg=$dir/xen/.config
+    [ -f "$dir/xen/Makefile" ] || die "$dir is not a Xen tree"
+    rm -f "$cfg.prev"
+    [ -f "$cfg" ] && cp -p "$cfg" "$cfg.prev"
+    make -s -C "$dir/xen" defconfig >/dev/null
+    if [ "$want" = rshadow ]; then
+        grep -q '^config RSHADOW$' "$dir/xen/arch/x86/Kconfig" ||
+            die "$dir offers no CONFIG_RSHADOW (is the series applied?)"
+        sed -i 's/^# CONFIG_RSHADOW is not set$/CONFIG_RSHADOW=y/' "$cfg"
+        make -s -C "$dir/xen" olddefconfig >/dev/null
+        grep -q '^CONFIG_RSHADOW=y$' "$cfg" ||
+            die "$dir: CONFIG_RSHADOW=y does not survive olddefconfig (it needs HVM and SHADOW_PAGING)"
+    fi
+    if [ -f "$cfg.prev" ] && cmp -s "$cfg" "$cfg.prev"; then
+        mv "$cfg.prev" "$cfg"
+    fi
+    rm -f "$cfg.prev"
+}
+
 case ${1:-} in
 fetch) cmd_fetch ;;
 tree) [ $# -eq 3 ] || die "usage: $0 tree DIR stock|patched"; cmd_tree "$2" "$3" ;;
 refresh) [ $# -eq 2 ] || die "usage: $0 refresh DIR"; cmd_refresh "$2" ;;
-*) die "usage: $0 fetch | tree DIR stock|patched | refresh DIR" ;;
+config) [ $# -eq 2 ] || { [ $# -eq 3 ] && [ "$3" = rshadow ]; } ||
+            die "usage: $0 config DIR [rshadow]"
+        cmd_config "$2" "${3:-}" ;;
+*) die "usage: $0 fetch | tree DIR stock|patched | refresh DIR | config DIR [rshadow]" ;;
 esac

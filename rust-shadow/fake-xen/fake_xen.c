@@ -50,6 +50,16 @@ void rshadow_xen_panic(const char *msg, size_t len)
 
 /* ---- Test-only controls ---- */
 
+/*
+ * The module's version symbol, by the name the header gives it, as Xen's
+ * core.c references it: this links only against a module of the header's
+ * ABI version.
+ */
+uint32_t fake_xen_module_abi(void)
+{
+    return RSHADOW_ABI_SYMBOL;
+}
+
 /* Copies the console log so far into buf (NUL-terminated) and clears it. */
 size_t fake_xen_log_take(char *buf, size_t size)
 {

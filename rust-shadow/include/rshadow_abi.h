@@ -24,7 +24,18 @@
 #include <stdint.h>
 #endif
 
-#define RSHADOW_ABI_VERSION 4
+/*
+ * The ABI version: raised on every change that either side must follow.
+ * Xen's glue refuses at build time a header of another version, and
+ * references RSHADOW_ABI_SYMBOL, which the module defines under a name
+ * that carries its version: a library built for another ABI leaves it
+ * undefined and Xen's link fails.  rshadow_boot() checks again at run time.
+ */
+#define RSHADOW_ABI_VERSION 5
+#define RSHADOW_ABI_SYMBOL  rshadow_abi_v5
+
+/* The module's RSHADOW_ABI_VERSION; see above. */
+extern const uint32_t RSHADOW_ABI_SYMBOL;
 
 /* ---- Logging ---- */
 

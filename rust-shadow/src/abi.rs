@@ -21,6 +21,14 @@ macro_rules! same_signature {
     };
 }
 
+// The version symbol the header names is the one the module defines, with
+// the header's type.
+const _: () = {
+    let _: *const u32 = &raw const decl::rshadow_abi_v5;
+    let _: &u32 = &crate::boot::rshadow_abi_v5;
+    assert!(crate::bindings::RSHADOW_ABI_VERSION == 5);
+};
+
 same_signature! {
     crate::boot::rshadow_boot => rshadow_boot,
     crate::control::rshadow_ctl_check => rshadow_ctl_check,

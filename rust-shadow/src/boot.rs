@@ -7,6 +7,13 @@ use crate::xen::{self, Level};
 /// `-EINVAL`, as Xen spells it.
 const EINVAL: i32 = 22;
 
+/// The module's ABI version, under the name the header gives as
+/// `RSHADOW_ABI_SYMBOL`.  Xen's glue references that name, so a module of
+/// another ABI version fails Xen's link instead of booting (`abi.rs` checks
+/// that the name and the header agree).
+#[unsafe(no_mangle)]
+pub static rshadow_abi_v5: u32 = bindings::RSHADOW_ABI_VERSION;
+
 /// What the banner says about stepping on this machine.
 pub fn stepping_method(plat: &rshadow_platform) -> &'static str {
     match plat.hvm {

@@ -16,6 +16,7 @@ use std::sync::Mutex;
 
 unsafe extern "C" {
     fn fake_xen_log_take(buf: *mut u8, size: usize) -> usize;
+    fn fake_xen_module_abi() -> u32;
 }
 
 // The fake console is process-global; tests in this file take turns.
@@ -84,4 +85,12 @@ fn rejects_null_and_abi_mismatch() {
         RSHADOW_ABI_VERSION + 1
     );
     assert!(log.starts_with(&msg), "{log}");
+}
+
+#[test]
+fn version_symbol_named_by_the_header_holds_the_abi_version() {
+    // SAFETY: a C function without arguments that reads a constant.
+    let v = unsafe { fake_xen_module_abi() };
+    assert_eq!(v, RSHADOW_ABI_VERSION);
+    assert_eq!(rshadow::boot::rshadow_abi_v5, RSHADOW_ABI_VERSION);
 }
