@@ -12,6 +12,12 @@ Suites, in order (each can be chosen with RSHADOW_SUITES=a,b,...):
              FUZZ_SECONDS each (default 10)
   inputs     bad setup inputs fail clearly and change nothing; a second
              make rebuilds nothing
+  series     the patch series as Xen takes it: a plain defconfig build of
+             the patched tree (CONFIG_RSHADOW off) builds without the
+             module; only the glue gets the module's include path; a
+             missing module or one of another ABI version fails the build
+             with a message; every prefix builds and boots (check-series,
+             RSHADOW_CHECK_SERIES=0 skips it)
   runner     the runner itself: a deliberately failing test is FAILURE, a
              deliberately hung one is CRASH within its timeout
   xtf        every test kernel as dom0 on QEMU-SVM and Bochs-VMX
@@ -231,6 +237,83 @@ def suite_inputs():
                seconds=time.monotonic() - start)
 
 
+def suite_series():
+    patched = PINNED / "xen-patched"
+    default = PINNED / "xen-default"
+    # Xen's make reads these from the environment too: the tests name them.
+    for var in ("RSHADOW_LIB", "RSHADOW_INCLUDE"):
+        os.environ.pop(var, None)
+
+    # A plain `make defconfig && make` of the patched tree builds Xen
+    # without rust-shadow: the option is off and nothing asks for the module.
+    if step("series/default-build", ["make", "xen-default"]):
+        config = (default / "xen/.config").read_text()
+        syms = sh(["nm", str(default / "xen/xen-syms")]).stdout
+        problems = []
+        if "# CONFIG_RSHADOW is not set" not in config.splitlines():
+            problems.append("CONFIG_RSHADOW is not off in the default .config")
+        if re.search(r"\brshadow", syms):
+            problems.append("rust-shadow symbols in the default build")
+        record("FAIL" if problems else "PASS", "series/default-build-has-no-module",
+               "; ".join(problems))
+
+    # The module's include path reaches only the glue's directories.
+    inc = str(TOP / "rust-shadow/include")
+    users = sorted(str(c.parent.relative_to(patched / "xen") / c.name[1:-len(".cmd")])
+                   for c in (patched / "xen").rglob(".*.o.cmd")
+                   if inc in c.read_text(errors="replace"))
+    glue = ("arch/x86/rshadow/", "arch/x86/mm/shadow/")
+    stray = [u for u in users if not u.startswith(glue)]
+    ok = users and not stray and any(u.startswith(glue[0]) for u in users)
+    record("PASS" if ok else "FAIL", "series/include-path-only-for-the-glue",
+           f"also given to {stray}" if stray else "" if users else "given to no object")
+
+    # Without the module, CONFIG_RSHADOW=y stops at once, naming both inputs.
+    syms = patched / "xen/xen-syms"
+    for name, args in (("no-module-given", []),
+                       ("only-the-library-given", [f"RSHADOW_LIB={BUILD}/module/librshadow.a"])):
+        expect_fail(f"series/{name}", ["make", "-C", str(patched / "xen"), *args],
+                    r"CONFIG_RSHADOW=y needs RSHADOW_LIB=.* and RSHADOW_INCLUDE=",
+                    unchanged=[syms])
+
+    # A module of another ABI version: its header fails the compile, its
+    # library the link.  In a copy of the built tree, so only that rebuilds.
+    with tempfile.TemporaryDirectory(prefix="rshadow-series-") as tmp:
+        tmp = Path(tmp)
+        shutil.copytree(patched, tmp / "xen-patched", symlinks=True)
+        other = tmp / "include"
+        other.mkdir()
+        hdr = (TOP / "rust-shadow/include/rshadow_abi.h").read_text()
+        m = re.search(r"^#define RSHADOW_ABI_VERSION (\d+)$", hdr, re.M)
+        version = int(m.group(1))
+        (other / "rshadow_abi.h").write_text(hdr.replace(
+            m.group(0), f"#define RSHADOW_ABI_VERSION {version - 1}"))
+        lib = BUILD / "module/librshadow.a"
+        tree = tmp / "xen-patched/xen"
+        expect_fail("series/header-of-another-abi",
+                    ["make", "-C", str(tree), f"RSHADOW_LIB={lib}", f"RSHADOW_INCLUDE={other}"],
+                    rf"is not module ABI {version}: build the module from the same")
+        old_lib = tmp / "librshadow-other.a"
+        sh(["objcopy", f"--redefine-sym=rshadow_abi_v{version}=rshadow_abi_v{version - 1}",
+            str(lib), str(old_lib)])
+        expect_fail("series/library-of-another-abi",
+                    ["make", "-C", str(tree), f"RSHADOW_LIB={old_lib}", f"RSHADOW_INCLUDE={inc}"],
+                    rf"undefined reference to .rshadow_abi_v{version}'")
+
+    if os.environ.get("RSHADOW_CHECK_SERIES", "1") == "0":
+        record("SKIP", "series/check-series", "RSHADOW_CHECK_SERIES=0")
+        return
+    start = time.monotonic()
+    p = sh(["make", "check-series"])
+    for line in p.stdout.splitlines():
+        m = re.match(r"^check-series: ok\s+(\d+) (\S+): (.*)$", line)
+        if m:
+            record("PASS", f"series/prefix-{m.group(2)[:4]}", m.group(3))
+    if p.returncode != 0:
+        record("FAIL", "series/check-series", seconds=time.monotonic() - start)
+        print("\n".join("    " + l for l in (p.stdout + p.stderr).splitlines()[-40:]))
+
+
 def run_xtf(name, xen_flavour, extra=()):
     xen = PINNED / f"xen-{xen_flavour}/xen/xen"
     cmd = [str(TOP / "tests/xtf/xtf-runner"), "--xen", str(xen), "--flavour", xen_flavour,
@@ -325,6 +408,7 @@ def suite_bench():
 
 SUITES = {"build": suite_build, "unit": suite_unit, "lint": suite_lint,
           "audit": suite_audit, "fuzz": suite_fuzz, "inputs": suite_inputs,
+          "series": suite_series,
           "runner": suite_runner, "xtf": suite_xtf, "linux": suite_linux,
           "stock": suite_stock, "bench": suite_bench}
 
