@@ -9,6 +9,9 @@
 #   TEST-XEN-ARGS extra Xen command line; {gfn:SYMBOL} becomes the frame of
 #               the kernel's SYMBOL (optional)
 #   TEST-VCPUS  dom0 vCPUs, and emulated CPUs, the test needs (default 1)
+#   TEST-CPU-FEATURES CPU features the emulated CPU must offer beyond the
+#               platform's default model: smep, smap (QEMU adds them to
+#               qemu64; Bochs's tigerlake has them)
 #   obj-perenv  the test's objects, built once per environment
 #
 # into rules for $(XTF_OUT)/NAME/test-ENV-NAME and NAME/info.json, then
@@ -37,10 +40,11 @@ $(foreach env,$(TEST-ENVS),$(eval $(call xtf-test-env,$(NAME),$(env),$(TEST_DIR)
 
 $(XTF_OUT)/$(NAME)/info.json: $(TEST_DIR)Makefile
 	@mkdir -p $$(@D)
-	@printf '{"name": "%s", "category": "%s", "environments": [%s], "needs": [%s], "timeout": %s, "xen_args": "%s", "vcpus": %s}\n' \
+	@printf '{"name": "%s", "category": "%s", "environments": [%s], "needs": [%s], "timeout": %s, "xen_args": "%s", "vcpus": %s, "cpu_features": [%s]}\n' \
 	    '$(NAME)' '$(CATEGORY)' \
 	    '$(patsubst %,"%",$(TEST-ENVS))' '$(patsubst %,"%",$(TEST-NEEDS))' \
-	    '$(or $(TEST-TIMEOUT),0)' '$(TEST-XEN-ARGS)' '$(or $(TEST-VCPUS),1)' | sed 's/" "/", "/g' > $$@
+	    '$(or $(TEST-TIMEOUT),0)' '$(TEST-XEN-ARGS)' '$(or $(TEST-VCPUS),1)' \
+	    '$(patsubst %,"%",$(TEST-CPU-FEATURES))' | sed 's/" "/", "/g' > $$@
 
 XTF_INFOS += $(XTF_OUT)/$(NAME)/info.json
 endef
@@ -54,4 +58,5 @@ TEST-NEEDS :=
 TEST-TIMEOUT :=
 TEST-XEN-ARGS :=
 TEST-VCPUS :=
+TEST-CPU-FEATURES :=
 obj-perenv :=

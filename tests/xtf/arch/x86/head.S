@@ -90,15 +90,21 @@ switch_mode:
         jmp     1b
 ENDFUNC(_ap_start)
 
-        .section .rodata, "a", @progbits
+        /* Writable: ltr marks the TSS descriptor busy (common/user.c). */
+        .data
         .balign 8
-gdt:
+GLOBAL(gdt)
         .quad 0
-        .quad 0x00af9b000000ffff        /* GDT_CS64: 64-bit code, DPL0 */
-        .quad 0x00cf9b000000ffff        /* GDT_CS32: 32-bit code, DPL0 */
-        .quad 0x00cf93000000ffff        /* GDT_DS:   flat data, DPL0 */
+        .quad 0x00af9b000000ffff        /* GDT_CS64:      64-bit code, DPL0 */
+        .quad 0x00cf9b000000ffff        /* GDT_CS32:      32-bit code, DPL0 */
+        .quad 0x00cf93000000ffff        /* GDT_DS:        flat data, DPL0 */
+        .quad 0x00affb000000ffff        /* GDT_USER_CS64: 64-bit code, DPL3 */
+        .quad 0x00cffb000000ffff        /* GDT_USER_CS32: 32-bit code, DPL3 */
+        .quad 0x00cff3000000ffff        /* GDT_USER_DS:   flat data, DPL3 */
+        .quad 0, 0                      /* GDT_TSS: set up by user_init() */
 gdt_end:
 
+        .section .rodata, "a", @progbits
         .balign 8
         .word 0
 gdt_ptr:

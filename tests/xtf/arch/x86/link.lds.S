@@ -36,6 +36,14 @@ SECTIONS
         . = ALIGN(PAGE_SIZE);
     } :load
 
+    /* Code that runs at CPL3 (common/user.c maps it user). */
+    .user_text : {
+        __start_user_text = .;
+        *(.user.text)
+        . = ALIGN(PAGE_SIZE);
+        __end_user_text = .;
+    } :load
+
     .note : { *(.note.Xen) } :load :note
 
     .rodata : { *(.rodata .rodata.*) } :load

@@ -10,7 +10,11 @@
 #include <arch/x86/page.h>
 
 #define L1_FLAGS (_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED | _PAGE_DIRTY)
-#define UP_FLAGS (_PAGE_PRESENT | _PAGE_RW | _PAGE_ACCESSED)
+/*
+ * Upper levels allow user access, so that the L1 entry alone decides it
+ * (common/user.c sets _PAGE_USER there for the pages user code may touch).
+ */
+#define UP_FLAGS (_PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED)
 
         .section .data.pagetables, "aw", @progbits
         .balign 4096

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* The IDT, exception counting, hooks and the exception table. */
 #include <xtf.h>
+#include <xtf/user.h>
 #include <arch/x86/asm.h>
 
 volatile unsigned long exc_count[256];
@@ -14,6 +15,7 @@ struct extable_entry {
 extern const struct extable_entry __start_ex_table[], __stop_ex_table[];
 
 extern const uint8_t exc_stubs[];
+extern const uint8_t ret2kern_stub[];
 
 #ifdef __x86_64__
 struct idt_gate {
@@ -67,12 +69,15 @@ void traps_init(void)
 
     for ( i = 0; i < ARRAY_SIZE(idt); i++ )
     {
-        unsigned long a = (unsigned long)&exc_stubs[i * 16];
+        bool ret2kern = i == X86_VEC_RET2KERN;
+        unsigned long a = ret2kern ? (unsigned long)ret2kern_stub
+                                   : (unsigned long)&exc_stubs[i * 16];
 
         idt[i] = (struct idt_gate){
             .off_lo = a & 0xffff,
             .sel = GATE_CS,
-            .type = 0x8e,           /* Present, DPL0, interrupt gate. */
+            /* Present interrupt gate; DPL3 only for user code's return. */
+            .type = ret2kern ? 0xee : 0x8e,
             .off_mid = (a >> 16) & 0xffff,
 #ifdef __x86_64__
             .off_hi = a >> 32,
@@ -120,6 +125,10 @@ void do_exception(struct cpu_regs *regs)
         return;
 
     if ( fixup_from_extable(regs) )
+        return;
+
+    /* Taken at CPL3: ends the user run (exec_user() reports it). */
+    if ( user_abort(regs) )
         return;
 
     xtf_error("Unexpected exception %s (vector %u) at %p, ec %#lx, cr2 %#lx\n",

@@ -9,12 +9,15 @@
 #define X86_EFLAGS_TF    0x00000100
 #define X86_EFLAGS_IF    0x00000200
 #define X86_EFLAGS_RF    0x00010000
+#define X86_EFLAGS_AC    0x00040000
 
 #define X86_CR0_PE       0x00000001
 #define X86_CR0_ET       0x00000010
 #define X86_CR0_WP       0x00010000
 #define X86_CR0_PG       0x80000000
 #define X86_CR4_PAE      0x00000020
+#define X86_CR4_SMEP     0x00100000
+#define X86_CR4_SMAP     0x00200000
 
 #define MSR_EFER         0xc0000080
 #define EFER_LME         0x00000100
@@ -127,6 +130,45 @@ static inline unsigned long read_cr4(void)
 
     asm volatile ("mov %%cr4, %0" : "=r" (v));
     return v;
+}
+
+static inline void write_cr4(unsigned long v)
+{
+    asm volatile ("mov %0, %%cr4" :: "r" (v) : "memory");
+}
+
+/* CPUID.7.0:EBX: SMEP (bit 7) and SMAP (bit 20). */
+static inline bool cpu_has_smep(void)
+{
+    uint32_t a, b, c, d;
+
+    cpuid(0, &a, &b, &c, &d);
+    if ( a < 7 )
+        return false;
+    cpuid_count(7, 0, &a, &b, &c, &d);
+    return b & (1u << 7);
+}
+
+static inline bool cpu_has_smap(void)
+{
+    uint32_t a, b, c, d;
+
+    cpuid(0, &a, &b, &c, &d);
+    if ( a < 7 )
+        return false;
+    cpuid_count(7, 0, &a, &b, &c, &d);
+    return b & (1u << 20);
+}
+
+/* EFLAGS.AC on and off: supervisor access to user pages under SMAP. */
+static inline void stac(void)
+{
+    asm volatile (".byte 0x0f, 0x01, 0xcb" ::: "memory");
+}
+
+static inline void clac(void)
+{
+    asm volatile (".byte 0x0f, 0x01, 0xca" ::: "memory");
 }
 
 static inline void invlpg(const void *va)

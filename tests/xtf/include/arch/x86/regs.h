@@ -22,8 +22,13 @@ struct cpu_regs {
     unsigned long bp, si, di, dx, cx, bx, ax;
     unsigned long entry_vector;
     unsigned long error_code;
-    /* Hardware frame (same privilege: no sp/ss). */
+    /* Hardware frame. */
     unsigned long ip, cs, flags;
+    /*
+     * Pushed only on a change of privilege (from CPL3): otherwise these
+     * words are the interrupted code's stack, not to be written.
+     */
+    unsigned long sp, ss;
 };
 #endif
 
