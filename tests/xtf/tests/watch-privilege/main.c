@@ -336,6 +336,10 @@ static void run_cases(const char *mode)
           true, PF_P | PF_W, upage2 + 0x10 },
         { "supervisor movs, watched source, user destination, AC set", K_MOVS,
           NULL, kwatch, kwatch, upage2, true, true, false, 0, NULL },
+        /* Xen's walk cache must not remember the AC-set access above. */
+        { "the same with AC clear again", K_MOVS, NULL,
+          kwatch, kwatch, upage2, false, true,
+          true, PF_P | PF_W, upage2 + 0x10 },
     };
     unsigned int i;
 
