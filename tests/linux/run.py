@@ -175,7 +175,8 @@ def kill(proc):
 def boot_qemu(vmlinuz, initrd, steps, log):
     log.unlink(missing_ok=True)
     cmd = ["qemu-system-x86_64", "-nographic", "-display", "none",
-           "-m", "1024", "-cpu", "qemu64,+svm", "-smp", "1",
+           # SMEP and SMAP on, as on any CPU Linux meets today.
+           "-m", "1024", "-cpu", "qemu64,+svm,+smep,+smap", "-smp", "1",
            "-kernel", str(XEN),
            "-initrd", f"{vmlinuz} {LINUX_ARGS} rshadow_e2e.steps={steps},{initrd}",
            "-append", XEN_ARGS,
@@ -390,6 +391,19 @@ def check_log(text, plat, steps):
            f"{[(r['rip'], r['linear'], r['size'], r['value'], r['insn']) for r in writes]}, "
            f"{nsteps} steps, errors {[(r['error'], r['rip']) for r in errs]}, "
            f"watch {wlines[0].strip() if wlines else '(not listed)'}, {serr.strip()}")
+
+    # A user movsl from a page watched for reads into kernel text: the
+    # emulated copy must fault as the CPU does, a SIGSEGV at the kernel
+    # address with error code 7 (present, write, user), not write it.
+    tgt = next((l for l in lines if l.startswith("WATCHME privilege-target=")), "")
+    got = next((l for l in lines if l.startswith("WATCHME privilege ")), "")
+    m = re.search(r"privilege-target=(0x[0-9a-f]+)", tgt)
+    g = re.search(r"signal=(\d+) addr=(0x[0-9a-f]+) trapno=(\d+) err=(\d+)", got)
+    ok = (m is not None and g is not None and g.group(1) == "11"
+          and int(g.group(2), 16) == int(m.group(1), 16)
+          and g.group(3) == "14" and g.group(4) == "7")
+    record("PASS" if ok else "FAIL", f"{p}/privilege-user-copy-to-kernel",
+           f"{tgt.strip()}: {got.strip() or 'nothing printed'}")
 
     # The kernel's own write (read() into the page): a CPL-0 access whose
     # instruction and steps are kernel code, read from /proc/kcore.

@@ -16,12 +16,18 @@
  *   - stores to the page with SSE (as glibc's memset does), which Xen
  *     emulates on the guest's FPU state: a 16-byte write record and its
  *     steps, the watch still enabled;
- *   - unwatches the frame.
+ *   - unwatches the frame;
+ *   - in a child, watches another page of its own for reads and copies
+ *     from it with movsl into kernel text: natively a SIGSEGV with error
+ *     code 7 (present, write, user) at that address, and so it must be
+ *     when the copy is emulated (the CPU has SMEP and SMAP); then
+ *     unwatches that page.
  * Everything it learns is printed on "WATCHME key=value" lines for the
  * host to check against the trace.
  *
  * usage: watchme STEPS
  *        watchme --drop CMD ARGS...   run CMD as user 65534 (not root)
+ *        watchme --privilege KADDR    the movsl into kernel memory
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,9 +37,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 extern const char wm_store[], wm_next[], wm_end[], wm_sse[];
@@ -103,6 +111,60 @@ static pid_t spawn(const char *cmd, FILE **out)
     return pid;
 }
 
+static uint64_t frame_of(const void *va);
+
+static sigjmp_buf segv_jmp;
+static volatile long long segv_trapno, segv_err;
+static void *volatile segv_addr;
+
+static void on_segv(int sig, siginfo_t *si, void *uc_)
+{
+    const ucontext_t *uc = uc_;
+
+    segv_addr = si->si_addr;
+    segv_trapno = uc->uc_mcontext.gregs[REG_TRAPNO];
+    segv_err = uc->uc_mcontext.gregs[REG_ERR];
+    siglongjmp(segv_jmp, sig);
+}
+
+/*
+ * A user movsl from a page watched for reads into kernel memory at kaddr:
+ * prints the signal it got (or that none came), then unwatches the page.
+ */
+static int privilege_check(unsigned long kaddr)
+{
+    struct sigaction sa = { .sa_sigaction = on_segv, .sa_flags = SA_SIGINFO };
+    volatile uint32_t *src;
+    unsigned long si, di = kaddr;
+    uint64_t gfn;
+    char cmd[128];
+    int sig;
+
+    src = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if ( src == MAP_FAILED || mlock((void *)src, 4096) )
+        return 1;
+    src[0] = 0xdeadbeef;
+    gfn = frame_of((void *)src);
+    snprintf(cmd, sizeof(cmd), "rshadowctl watch 0 0x%" PRIx64 " r", gfn);
+    if ( run(cmd) )
+        return 1;
+    sigaction(SIGSEGV, &sa, NULL);
+    printf("WATCHME privilege-target=%#lx gfn=0x%" PRIx64 "\n", kaddr, gfn);
+    sig = sigsetjmp(segv_jmp, 1);
+    if ( !sig )
+    {
+        si = (unsigned long)src;
+        __asm__ volatile("movsl" : "+S"(si), "+D"(di) :: "memory");
+        printf("WATCHME privilege no-fault\n");
+    }
+    else
+        printf("WATCHME privilege signal=%d addr=%p trapno=%lld err=%lld\n",
+               sig, segv_addr, segv_trapno, segv_err);
+    snprintf(cmd, sizeof(cmd), "rshadowctl unwatch 0 0x%" PRIx64, gfn);
+    return run(cmd);
+}
+
 static uint64_t frame_of(const void *va)
 {
     uint64_t e = 0;
@@ -127,6 +189,9 @@ int main(int argc, char **argv)
     volatile uint32_t *page;
     uint64_t gfn;
     int rc;
+
+    if ( argc > 2 && !strcmp(argv[1], "--privilege") )
+        return privilege_check(strtoul(argv[2], NULL, 0));
 
     if ( argc > 2 && !strcmp(argv[1], "--drop") )
     {
@@ -278,5 +343,9 @@ int main(int argc, char **argv)
     snprintf(cmd, sizeof(cmd), "rshadowctl unwatch 0 0x%" PRIx64, gfn);
     rc = run(cmd);
     printf("WATCHME unwatch rc=%d\n", rc);
+
+    /* Kernel text: a supervisor page whatever the kernel's layout. */
+    run("a=$(grep -m1 ' [Tt] _stext$' /proc/kallsyms | cut -d' ' -f1) && "
+        "exec watchme --privilege 0x$a");
     return 0;
 }
