@@ -151,12 +151,20 @@ def make_initramfs(ctl, watchme, privcmd, busybox):
 
 # --- booting -----------------------------------------------------------------
 
+# A dead dom0 never reaches the end: stop waiting once one of these shows.
+DEAD = ("Kernel panic - not syncing", "Domain 0 crashed", "Panic on CPU")
+
+
 def wait_log(proc, log, timeout, done="RSHADOW-E2E end"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if log.exists() and done in log.read_text(errors="replace"):
+        text = log.read_text(errors="replace") if log.exists() else ""
+        if done in text:
             time.sleep(0.5)
             return True
+        if any(d in text for d in DEAD):
+            time.sleep(2)       # Let the backtrace reach the log.
+            return False
         if proc.poll() is not None:
             return False
         time.sleep(0.5)
