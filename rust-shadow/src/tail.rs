@@ -18,8 +18,12 @@
 //! remembered for rust-shadow's own fast path, which checks the watch again
 //! (Xen's would bypass it), rather than by the page-table heuristic; it
 //! skips the PAE search (stepping wants the next instructions to run, not
-//! to be emulated); and when it cannot be emulated the watch is disabled so
-//! that the guest can retry natively (the documented degradation policy).
+//! to be emulated); every exception the emulated instruction raises
+//! reaches the guest, as it would natively (x86_emulate() models the
+//! instruction, so what it raises is architectural: #DE, #UD, #NM, #MF,
+//! #XM, #AC, #GP, #SS, #PF, #BR, software interrupts), and the watch stays
+//! on; and when it cannot be emulated at all the watch is disabled so that
+//! the guest can retry natively (the documented degradation policy).
 
 use crate::bindings::{self as b, rshadow_tail_in};
 
@@ -91,7 +95,9 @@ fn decide_not_okay(rc: i32, event: u32, error_code: i32, flags: u32, watched: bo
     let mut a = 0;
     let mut rc = rc;
     if rc == b::RSHADOW_EMUL_EXCEPTION as i32 {
-        if exception_reaches_guest(event, error_code) {
+        // Xen's own filter is for page-table writes; a watched instruction
+        // is the guest's, and gets what it raised.
+        if watched || exception_reaches_guest(event, error_code) {
             a |= b::RSHADOW_TAIL_INJECT_EVENT;
         } else {
             rc = b::RSHADOW_EMUL_UNHANDLEABLE as i32;
