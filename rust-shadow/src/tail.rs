@@ -18,12 +18,18 @@
 //! remembered for rust-shadow's own fast path, which checks the watch again
 //! (Xen's would bypass it), rather than by the page-table heuristic; it
 //! skips the PAE search (stepping wants the next instructions to run, not
-//! to be emulated); every exception the emulated instruction raises
-//! reaches the guest, as it would natively (x86_emulate() models the
-//! instruction, so what it raises is architectural: #DE, #UD, #NM, #MF,
-//! #XM, #AC, #GP, #SS, #PF, #BR, software interrupts), and the watch stays
-//! on; and when it cannot be emulated at all the watch is disabled so that
-//! the guest can retry natively (the documented degradation policy).
+//! to be emulated); every hardware exception the emulated instruction
+//! raises reaches the guest, as it would natively (x86_emulate() models
+//! the instruction, so what it raises is architectural: #DE, #UD, #NM,
+//! #MF, #XM, #AC, #GP, #SS, #PF, #BR), and the watch stays on; and when it
+//! cannot be emulated at all the watch is disabled so that the guest can
+//! retry natively (the documented degradation policy).
+//!
+//! A software event (`int n`, `int3`, `into`, `int1`) is not injected: the
+//! shadow code emulates one only when delivering it touched a watched
+//! frame (the IDT or the handler's stack), and injecting it repeats that
+//! delivery, which Xen cannot emulate.  It degrades instead, and the
+//! guest's retry delivers it natively.
 
 use crate::bindings::{self as b, rshadow_tail_in};
 
@@ -96,8 +102,9 @@ fn decide_not_okay(rc: i32, event: u32, error_code: i32, flags: u32, watched: bo
     let mut rc = rc;
     if rc == b::RSHADOW_EMUL_EXCEPTION as i32 {
         // Xen's own filter is for page-table writes; a watched instruction
-        // is the guest's, and gets what it raised.
-        if watched || exception_reaches_guest(event, error_code) {
+        // is the guest's, and gets the exception it raised.
+        let hw = event >> 8 == b::RSHADOW_EVENT_HW_EXCEPTION;
+        if (watched && hw) || exception_reaches_guest(event, error_code) {
             a |= b::RSHADOW_TAIL_INJECT_EVENT;
         } else {
             rc = b::RSHADOW_EMUL_UNHANDLEABLE as i32;

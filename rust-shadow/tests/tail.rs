@@ -138,9 +138,12 @@ fn watched_faults_differ_only_where_documented() {
         let expect = if input.rc == RSHADOW_EMUL_OKAY as i32 {
             // Remembered for the module's fast path, whatever the frame.
             RSHADOW_TAIL_FAST_RECORD | (unwatched & RSHADOW_TAIL_INJECT_DB)
-        } else if input.rc == RSHADOW_EMUL_EXCEPTION as i32 {
-            // Whatever the instruction raised reaches the guest, and the
-            // watch stays on: no failure, no disabling.
+        } else if input.rc == RSHADOW_EMUL_EXCEPTION as i32
+            && u32::from(input.event_type) == RSHADOW_EVENT_HW_EXCEPTION
+        {
+            // Every hardware exception reaches the guest, and the watch
+            // stays on: no failure, no disabling.  (Software events keep
+            // Xen's rule below, and so degrade.)
             RSHADOW_TAIL_INJECT_EVENT
                 | if input.fast_emul != 0 { RSHADOW_TAIL_FAST_FAIL } else { 0 }
                 | if input.singlestep != 0 { RSHADOW_TAIL_INJECT_DB } else { 0 }

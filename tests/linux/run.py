@@ -413,6 +413,34 @@ def check_log(text, plat, steps):
     record("PASS" if ok else "FAIL", f"{p}/privilege-user-copy-to-kernel",
            f"{tgt.strip()}: {got.strip() or 'nothing printed'}")
 
+    # A user divl by a watched zero: SIGFPE (#DE) at the div as natively,
+    # the watch still listed as on, and the next write to the page recorded.
+    head = next((l for l in lines if l.startswith("WATCHME exception-page=")), "")
+    got = next((l for l in lines if l.startswith("WATCHME exception ")), "")
+    m = re.search(r"exception-page=(0x[0-9a-f]+) gfn=(0x[0-9a-f]+) div=(0x[0-9a-f]+)", head)
+    g = re.search(r"signal=(\d+) addr=(0x[0-9a-f]+) trapno=(\d+)", got)
+    listed = []
+    erecs = []
+    if m:
+        start = lines.index(got) if got in lines else 0
+        listed = [l for l in lines[start:start + 12]
+                  if re.match(rf"\s*{int(m.group(2), 16):#x}\b", l)]
+        for l in between(lines, "WATCHME-EXCEPTION-TRACE-BEGIN", "WATCHME-EXCEPTION-TRACE-END"):
+            i = l.find("{")
+            if i >= 0:
+                try:
+                    erecs.append(json.loads(l[i:]))
+                except json.JSONDecodeError:
+                    pass
+    writes = [r for r in erecs if r.get("kind") == "write" and m
+              and int(r["linear"], 16) == int(m.group(1), 16) + 4 and r["value"] == "0x600d"]
+    ok = (m is not None and g is not None and g.group(1) == "8" and g.group(3) == "0"
+          and int(g.group(2), 16) == int(m.group(3), 16)
+          and len(listed) == 1 and "disabled" not in listed[0] and len(writes) == 1)
+    record("PASS" if ok else "FAIL", f"{p}/exception-keeps-watching",
+           f"{got.strip() or 'no signal line'}; watch "
+           f"{listed[0].strip() if listed else '(not listed)'}; {len(writes)} write record(s) after")
+
     # The kernel's own write (read() into the page): a CPL-0 access whose
     # instruction and steps are kernel code, read from /proc/kcore.
     krecs = []

@@ -21,13 +21,17 @@
  *     from it with movsl into kernel text: natively a SIGSEGV with error
  *     code 7 (present, write, user) at that address, and so it must be
  *     when the copy is emulated (the CPU has SMEP and SMAP); then
- *     unwatches that page.
+ *     unwatches that page;
+ *   - in another child, divides by a zero on a page watched for reads
+ *     and writes: SIGFPE at the div as natively, and the watch still on
+ *     and recording afterwards.
  * Everything it learns is printed on "WATCHME key=value" lines for the
  * host to check against the trace.
  *
  * usage: watchme STEPS
  *        watchme --drop CMD ARGS...   run CMD as user 65534 (not root)
  *        watchme --privilege KADDR    the movsl into kernel memory
+ *        watchme --exception          the divl by a watched zero
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -117,7 +121,7 @@ static sigjmp_buf segv_jmp;
 static volatile long long segv_trapno, segv_err;
 static void *volatile segv_addr;
 
-static void on_segv(int sig, siginfo_t *si, void *uc_)
+static void on_fault(int sig, siginfo_t *si, void *uc_)
 {
     const ucontext_t *uc = uc_;
 
@@ -133,7 +137,7 @@ static void on_segv(int sig, siginfo_t *si, void *uc_)
  */
 static int privilege_check(unsigned long kaddr)
 {
-    struct sigaction sa = { .sa_sigaction = on_segv, .sa_flags = SA_SIGINFO };
+    struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO };
     volatile uint32_t *src;
     unsigned long si, di = kaddr;
     uint64_t gfn;
@@ -165,6 +169,54 @@ static int privilege_check(unsigned long kaddr)
     return run(cmd);
 }
 
+/*
+ * A user divl by a zero on a page watched for reads and writes: SIGFPE
+ * (#DE) at the div, as natively; then the watch must still be on, and a
+ * write to the page recorded.  Prints what it saw, then unwatches.
+ */
+extern const char wm_div[];
+
+static int exception_check(void)
+{
+    struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO };
+    volatile uint32_t *page;
+    uint64_t gfn;
+    char cmd[128];
+    int sig;
+
+    page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if ( page == MAP_FAILED || mlock((void *)page, 4096) )
+        return 1;
+    page[0] = 0;
+    gfn = frame_of((void *)page);
+    snprintf(cmd, sizeof(cmd), "rshadowctl watch 0 0x%" PRIx64 " rw", gfn);
+    if ( run(cmd) )
+        return 1;
+    sigaction(SIGFPE, &sa, NULL);
+    printf("WATCHME exception-page=%p gfn=0x%" PRIx64 " div=%p\n",
+           (void *)page, gfn, (void *)wm_div);
+    sig = sigsetjmp(segv_jmp, 1);
+    if ( !sig )
+    {
+        __asm__ volatile(".globl wm_div\n"
+                         "wm_div: divl (%0)"
+                         :: "r"(page), "a"(1), "d"(0) : "cc");
+        printf("WATCHME exception no-fault\n");
+    }
+    else
+        printf("WATCHME exception signal=%d addr=%p trapno=%lld\n",
+               sig, segv_addr, segv_trapno);
+    run("rshadowctl list 0");
+    run("rshadowctl trace 0 --once --json > /dev/null");
+    page[1] = 0x600d;
+    printf("WATCHME-EXCEPTION-TRACE-BEGIN\n");
+    run("rshadowctl trace 0 --once --json");
+    printf("WATCHME-EXCEPTION-TRACE-END\n");
+    snprintf(cmd, sizeof(cmd), "rshadowctl unwatch 0 0x%" PRIx64, gfn);
+    return run(cmd);
+}
+
 static uint64_t frame_of(const void *va)
 {
     uint64_t e = 0;
@@ -189,6 +241,9 @@ int main(int argc, char **argv)
     volatile uint32_t *page;
     uint64_t gfn;
     int rc;
+
+    if ( argc > 1 && !strcmp(argv[1], "--exception") )
+        return exception_check();
 
     if ( argc > 2 && !strcmp(argv[1], "--privilege") )
         return privilege_check(strtoul(argv[2], NULL, 0));
@@ -347,5 +402,6 @@ int main(int argc, char **argv)
     /* Kernel text: a supervisor page whatever the kernel's layout. */
     run("a=$(grep -m1 ' [Tt] _stext$' /proc/kallsyms | cut -d' ' -f1) && "
         "exec watchme --privilege 0x$a");
+    run("exec watchme --exception");
     return 0;
 }

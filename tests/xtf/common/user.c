@@ -110,7 +110,12 @@ bool user_abort(struct cpu_regs *regs)
         .ip = regs->ip,
         .cs = regs->cs,
         .flags = regs->flags,
+#ifdef __x86_64__
         .sp = regs->sp,
+#else
+        /* Pushed above the frame on the change of privilege. */
+        .sp = ((const unsigned long *)(regs + 1))[0],
+#endif
         .cr2 = regs->entry_vector == X86_EXC_PF ? read_cr2() : 0,
     };
 

@@ -22,13 +22,11 @@ struct cpu_regs {
     unsigned long bp, si, di, dx, cx, bx, ax;
     unsigned long entry_vector;
     unsigned long error_code;
-    /* Hardware frame. */
-    unsigned long ip, cs, flags;
     /*
-     * Pushed only on a change of privilege (from CPL3): otherwise these
-     * words are the interrupted code's stack, not to be written.
+     * Hardware frame.  From CPL3 the CPU also pushes sp and ss just above
+     * it (common/user.c reads them there).
      */
-    unsigned long sp, ss;
+    unsigned long ip, cs, flags;
 };
 #endif
 
