@@ -441,6 +441,15 @@ def check_log(text, plat, steps):
            f"{got.strip() or 'no signal line'}; watch "
            f"{listed[0].strip() if listed else '(not listed)'}; {len(writes)} write record(s) after")
 
+    # A #DE inside a stepping window: the signal frame shows the program's
+    # own flags (TF clear) and no SIGTRAP follows, as natively.
+    fr = next((l for l in lines if l.startswith("WATCHME frame ")), "")
+    g = re.search(r"eflags=(0x[0-9a-f]+|-1) sigtraps=(\d+)", fr)
+    ok = (g is not None and g.group(1) != "-1" and not int(g.group(1), 16) & 0x100
+          and g.group(2) == "0")
+    record("PASS" if ok else "FAIL", f"{p}/signal-frame-without-tf",
+           fr.strip() or "watchme printed no frame line")
+
     # The kernel's own write (read() into the page): a CPL-0 access whose
     # instruction and steps are kernel code, read from /proc/kcore.
     krecs = []

@@ -24,7 +24,10 @@
  *     unwatches that page;
  *   - in another child, divides by a zero on a page watched for reads
  *     and writes: SIGFPE at the div as natively, and the watch still on
- *     and recording afterwards.
+ *     and recording afterwards;
+ *   - in a third, takes a #DE two instructions after a watched write,
+ *     inside its stepping window: the signal frame shows TF clear and no
+ *     SIGTRAP follows, as natively.
  * Everything it learns is printed on "WATCHME key=value" lines for the
  * host to check against the trace.
  *
@@ -32,6 +35,7 @@
  *        watchme --drop CMD ARGS...   run CMD as user 65534 (not root)
  *        watchme --privilege KADDR    the movsl into kernel memory
  *        watchme --exception          the divl by a watched zero
+ *        watchme --frame STEPS        a #DE inside a stepping window
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -217,6 +221,66 @@ static int exception_check(void)
     return run(cmd);
 }
 
+/*
+ * A write to a page watched with STEPS steps, then a divl by zero two
+ * instructions later, inside the window: the SIGFPE frame's EFLAGS must
+ * have TF clear, as natively, and no SIGTRAP may follow the handler.
+ */
+extern const char wm_fdiv[];
+static volatile long long frame_efl = -1;
+static volatile int sigtraps;
+
+static void on_fpe_skip(int sig, siginfo_t *si, void *uc_)
+{
+    ucontext_t *uc = uc_;
+
+    (void)sig;
+    (void)si;
+    frame_efl = uc->uc_mcontext.gregs[REG_EFL];
+    uc->uc_mcontext.gregs[REG_RIP] += 2;        /* divl %ecx */
+}
+
+static void on_trap(int sig)
+{
+    (void)sig;
+    sigtraps++;
+}
+
+static int frame_check(unsigned int steps)
+{
+    struct sigaction fpe = { .sa_sigaction = on_fpe_skip, .sa_flags = SA_SIGINFO };
+    struct sigaction trap = { .sa_handler = on_trap };
+    volatile uint32_t *page;
+    uint64_t gfn;
+    char cmd[128];
+    int i;
+
+    page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if ( page == MAP_FAILED || mlock((void *)page, 4096) )
+        return 1;
+    page[0] = 0;
+    gfn = frame_of((void *)page);
+    snprintf(cmd, sizeof(cmd), "rshadowctl watch 0 0x%" PRIx64 " w --steps %u",
+             gfn, steps);
+    if ( run(cmd) )
+        return 1;
+    sigaction(SIGFPE, &fpe, NULL);
+    sigaction(SIGTRAP, &trap, NULL);
+    __asm__ volatile("movl $1, (%0)\n"
+                     "nop\n"
+                     "nop\n"
+                     ".globl wm_fdiv\n"
+                     "wm_fdiv: divl %%ecx\n"
+                     :: "r"(page), "a"(1), "d"(0), "c"(0) : "cc", "memory");
+    for ( i = 0; i < 1000; i++ )    /* time for a stray SIGTRAP */
+        __asm__ volatile("" ::: "memory");
+    printf("WATCHME frame eflags=%#llx sigtraps=%d div=%p\n",
+           (long long)frame_efl, sigtraps, (void *)wm_fdiv);
+    snprintf(cmd, sizeof(cmd), "rshadowctl unwatch 0 0x%" PRIx64, gfn);
+    return run(cmd);
+}
+
 static uint64_t frame_of(const void *va)
 {
     uint64_t e = 0;
@@ -244,6 +308,9 @@ int main(int argc, char **argv)
 
     if ( argc > 1 && !strcmp(argv[1], "--exception") )
         return exception_check();
+
+    if ( argc > 2 && !strcmp(argv[1], "--frame") )
+        return frame_check(strtoul(argv[2], NULL, 0));
 
     if ( argc > 2 && !strcmp(argv[1], "--privilege") )
         return privilege_check(strtoul(argv[2], NULL, 0));
@@ -403,5 +470,7 @@ int main(int argc, char **argv)
     run("a=$(grep -m1 ' [Tt] _stext$' /proc/kallsyms | cut -d' ' -f1) && "
         "exec watchme --privilege 0x$a");
     run("exec watchme --exception");
+    snprintf(cmd, sizeof(cmd), "exec watchme --frame %u", steps);
+    run(cmd);
     return 0;
 }
