@@ -145,8 +145,16 @@ fn watched_faults_differ_only_where_documented() {
             // stays on: no failure, no disabling.  (Software events keep
             // Xen's rule below, and so degrade.)
             RSHADOW_TAIL_INJECT_EVENT
-                | if input.fast_emul != 0 { RSHADOW_TAIL_FAST_FAIL } else { 0 }
-                | if input.singlestep != 0 { RSHADOW_TAIL_INJECT_DB } else { 0 }
+                | if input.fast_emul != 0 {
+                    RSHADOW_TAIL_FAST_FAIL
+                } else {
+                    0
+                }
+                | if input.singlestep != 0 {
+                    RSHADOW_TAIL_INJECT_DB
+                } else {
+                    0
+                }
         } else if unwatched & RSHADOW_TAIL_FAILED != 0 {
             unwatched | RSHADOW_TAIL_DISABLE
         } else {
