@@ -270,6 +270,19 @@ def boot_bochs(vmlinuz, initrd, steps, log, timeout):
 
 # --- checking ----------------------------------------------------------------
 
+def json_between(lines, begin, end):
+    """The JSON records (one per line, after any prefix) between two markers."""
+    recs = []
+    for l in between(lines, begin, end):
+        i = l.find("{")
+        if i >= 0:
+            try:
+                recs.append(json.loads(l[i:]))
+            except json.JSONDecodeError:
+                pass
+    return recs
+
+
 def between(lines, begin, end):
     out, on = [], False
     for l in lines:
@@ -302,14 +315,7 @@ def check_log(text, plat, steps):
     page, gfn = int(info["page"], 16), int(info["gfn"], 16)
     store, nxt, end = (int(info[k], 16) for k in ("store", "next", "end"))
 
-    recs = []
-    for l in between(lines, "WATCHME-JSON-BEGIN", "WATCHME-JSON-END"):
-        i = l.find("{")
-        if i >= 0:
-            try:
-                recs.append(json.loads(l[i:]))
-            except json.JSONDecodeError:
-                pass
+    recs = json_between(lines, "WATCHME-JSON-BEGIN", "WATCHME-JSON-END")
     acc = [i for i, r in enumerate(recs)
            if r.get("kind") == "write" and int(r["gfn"], 16) == gfn]
     if not acc:
@@ -340,14 +346,7 @@ def check_log(text, plat, steps):
     record("PASS" if ok else "FAIL", f"{p}/trace-text", "the text trace shows the access and its steps")
 
     # Streaming: a tracer started before the access, exiting after --count.
-    srecs = []
-    for l in between(lines, "WATCHME-STREAM-BEGIN", "WATCHME-STREAM-END"):
-        i = l.find("{")
-        if i >= 0:
-            try:
-                srecs.append(json.loads(l[i:]))
-            except json.JSONDecodeError:
-                pass
+    srecs = json_between(lines, "WATCHME-STREAM-BEGIN", "WATCHME-STREAM-END")
     end_line = next((l for l in lines if l.startswith("WATCHME-STREAM-END")), "")
     ok = (len(srecs) == steps + 1 and srecs[0].get("kind") == "write"
           and int(srecs[0]["rip"], 16) == store
@@ -369,14 +368,7 @@ def check_log(text, plat, steps):
     # for the record's value), followed by its steps; the watch stays
     # enabled and no error is counted.
     sse = next((l for l in lines if l.startswith("WATCHME sse=")), "")
-    srecs = []
-    for l in between(lines, "WATCHME-SSE-BEGIN", "WATCHME-SSE-END"):
-        i = l.find("{")
-        if i >= 0:
-            try:
-                srecs.append(json.loads(l[i:]))
-            except json.JSONDecodeError:
-                pass
+    srecs = json_between(lines, "WATCHME-SSE-BEGIN", "WATCHME-SSE-END")
     m = re.search(r"sse=(0x[0-9a-f]+) value=(0x[0-9a-f]+)", sse)
     writes = [r for r in srecs if r.get("kind") == "write"]
     errs = [r for r in srecs if r.get("kind") == "error"]
@@ -420,18 +412,11 @@ def check_log(text, plat, steps):
     m = re.search(r"exception-page=(0x[0-9a-f]+) gfn=(0x[0-9a-f]+) div=(0x[0-9a-f]+)", head)
     g = re.search(r"signal=(\d+) addr=(0x[0-9a-f]+) trapno=(\d+)", got)
     listed = []
-    erecs = []
     if m:
         start = lines.index(got) if got in lines else 0
         listed = [l for l in lines[start:start + 12]
                   if re.match(rf"\s*{int(m.group(2), 16):#x}\b", l)]
-        for l in between(lines, "WATCHME-EXCEPTION-TRACE-BEGIN", "WATCHME-EXCEPTION-TRACE-END"):
-            i = l.find("{")
-            if i >= 0:
-                try:
-                    erecs.append(json.loads(l[i:]))
-                except json.JSONDecodeError:
-                    pass
+    erecs = json_between(lines, "WATCHME-EXCEPTION-TRACE-BEGIN", "WATCHME-EXCEPTION-TRACE-END")
     writes = [r for r in erecs if r.get("kind") == "write" and m
               and int(r["linear"], 16) == int(m.group(1), 16) + 4 and r["value"] == "0x600d"]
     ok = (m is not None and g is not None and g.group(1) == "8" and g.group(3) == "0"
@@ -452,14 +437,7 @@ def check_log(text, plat, steps):
 
     # The kernel's own write (read() into the page): a CPL-0 access whose
     # instruction and steps are kernel code, read from /proc/kcore.
-    krecs = []
-    for l in between(lines, "WATCHME-KERNEL-BEGIN", "WATCHME-KERNEL-END"):
-        i = l.find("{")
-        if i >= 0:
-            try:
-                krecs.append(json.loads(l[i:]))
-            except json.JSONDecodeError:
-                pass
+    krecs = json_between(lines, "WATCHME-KERNEL-BEGIN", "WATCHME-KERNEL-END")
     kacc = [i for i, r in enumerate(krecs) if r.get("kind") == "write"
             and r["cpl"] == 0 and int(r["gfn"], 16) == gfn
             and page <= int(r["linear"], 16) < page + 4096]

@@ -136,6 +136,25 @@ static void on_fault(int sig, siginfo_t *si, void *uc_)
 }
 
 /*
+ * A fresh page of this process, locked and zeroed, watched with
+ * "rshadowctl watch 0 GFN WATCH" (access and options); NULL on failure.
+ */
+static volatile uint32_t *watched_page(const char *watch, uint64_t *gfn)
+{
+    volatile uint32_t *page;
+    char cmd[128];
+
+    page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if ( page == MAP_FAILED || mlock((void *)page, 4096) )
+        return NULL;
+    page[0] = 0;
+    *gfn = frame_of((void *)page);
+    snprintf(cmd, sizeof(cmd), "rshadowctl watch 0 0x%" PRIx64 " %s", *gfn, watch);
+    return run(cmd) ? NULL : page;
+}
+
+/*
  * A user movsl from a page watched for reads into kernel memory at kaddr:
  * prints the signal it got (or that none came), then unwatches the page.
  */
@@ -148,15 +167,10 @@ static int privilege_check(unsigned long kaddr)
     char cmd[128];
     int sig;
 
-    src = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-               MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-    if ( src == MAP_FAILED || mlock((void *)src, 4096) )
+    src = watched_page("r", &gfn);
+    if ( !src )
         return 1;
     src[0] = 0xdeadbeef;
-    gfn = frame_of((void *)src);
-    snprintf(cmd, sizeof(cmd), "rshadowctl watch 0 0x%" PRIx64 " r", gfn);
-    if ( run(cmd) )
-        return 1;
     sigaction(SIGSEGV, &sa, NULL);
     printf("WATCHME privilege-target=%#lx gfn=0x%" PRIx64 "\n", kaddr, gfn);
     sig = sigsetjmp(segv_jmp, 1);
@@ -188,14 +202,8 @@ static int exception_check(void)
     char cmd[128];
     int sig;
 
-    page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-                MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-    if ( page == MAP_FAILED || mlock((void *)page, 4096) )
-        return 1;
-    page[0] = 0;
-    gfn = frame_of((void *)page);
-    snprintf(cmd, sizeof(cmd), "rshadowctl watch 0 0x%" PRIx64 " rw", gfn);
-    if ( run(cmd) )
+    page = watched_page("rw", &gfn);
+    if ( !page )
         return 1;
     sigaction(SIGFPE, &sa, NULL);
     printf("WATCHME exception-page=%p gfn=0x%" PRIx64 " div=%p\n",
@@ -255,15 +263,9 @@ static int frame_check(unsigned int steps)
     char cmd[128];
     int i;
 
-    page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-                MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-    if ( page == MAP_FAILED || mlock((void *)page, 4096) )
-        return 1;
-    page[0] = 0;
-    gfn = frame_of((void *)page);
-    snprintf(cmd, sizeof(cmd), "rshadowctl watch 0 0x%" PRIx64 " w --steps %u",
-             gfn, steps);
-    if ( run(cmd) )
+    snprintf(cmd, sizeof(cmd), "w --steps %u", steps);
+    page = watched_page(cmd, &gfn);
+    if ( !page )
         return 1;
     sigaction(SIGFPE, &fpe, NULL);
     sigaction(SIGTRAP, &trap, NULL);

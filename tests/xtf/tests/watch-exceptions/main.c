@@ -24,12 +24,6 @@ const char test_title[] = "Exceptions raised by watched accesses";
 /* The watched page, mapped for user mode too; its words are zero. */
 static uint8_t page[PAGE_SIZE] __page_bss;
 
-#define CR0_MP       (1UL << 1)
-#define CR0_EM       (1UL << 2)
-#define CR0_TS       (1UL << 3)
-#define CR4_OSFXSR   (1UL << 9)
-#define CR4_OSXMMEXC (1UL << 10)
-
 struct outcome {
     bool fault;
     unsigned long vector, ec, ip;
@@ -84,12 +78,10 @@ static void user_div(struct outcome *o)
 
 static void sse_on(void)
 {
-    unsigned long cr0 = read_cr0();
     uint32_t mxcsr = 0x1f80 & ~(1u << 9);       /* #XM for ZE unmasked */
     static const uint32_t one = 0x3f800000;     /* 1.0f */
 
-    asm volatile ("mov %0, %%cr0" :: "r" ((cr0 | CR0_MP) & ~(CR0_EM | CR0_TS)));
-    write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXC);
+    sse_enable();
     asm volatile ("ldmxcsr %0" :: "m" (mxcsr));
     asm volatile ("movss %0, %%xmm0" :: "m" (one));
 }

@@ -31,12 +31,6 @@ static uint8_t watched[NPAGES * PAGE_SIZE] __page_bss;
 
 #define MID PAGE_SIZE   /* Offset of the watched page in the area. */
 
-#define CR0_MP       (1UL << 1)
-#define CR0_EM       (1UL << 2)
-#define CR0_TS       (1UL << 3)
-#define CR4_OSFXSR   (1UL << 9)
-#define CR4_OSXMMEXC (1UL << 10)
-
 /* What a form leaves behind, compared between the two runs. */
 struct outcome {
     uint8_t xmm0[16];
@@ -356,7 +350,6 @@ static void run_form(const struct form *f, unsigned int access)
 /* SSE as an OS enables it: CR4.OSFXSR, CR0.MP, no EM or TS. */
 static void enable_sse(void)
 {
-    unsigned long cr0, cr4;
     uint32_t a, b, c, d;
 
     cpuid(1, &a, &b, &c, &d);
@@ -366,11 +359,7 @@ static void enable_sse(void)
         xtf_exit();
     }
 
-    asm volatile ("mov %%cr0, %0" : "=r" (cr0));
-    cr0 = (cr0 | CR0_MP) & ~(CR0_EM | CR0_TS);
-    asm volatile ("mov %0, %%cr0" :: "r" (cr0));
-    cr4 = read_cr4() | CR4_OSFXSR | CR4_OSXMMEXC;
-    asm volatile ("mov %0, %%cr4" :: "r" (cr4));
+    sse_enable();
     asm volatile ("fninit");
 }
 

@@ -12,10 +12,15 @@
 #define X86_EFLAGS_AC    0x00040000
 
 #define X86_CR0_PE       0x00000001
+#define X86_CR0_MP       0x00000002
+#define X86_CR0_EM       0x00000004
+#define X86_CR0_TS       0x00000008
 #define X86_CR0_ET       0x00000010
 #define X86_CR0_WP       0x00010000
 #define X86_CR0_PG       0x80000000
 #define X86_CR4_PAE      0x00000020
+#define X86_CR4_OSFXSR   0x00000200
+#define X86_CR4_OSXMMEXCPT 0x00000400
 #define X86_CR4_SMEP     0x00100000
 #define X86_CR4_SMAP     0x00200000
 
@@ -132,32 +137,43 @@ static inline unsigned long read_cr4(void)
     return v;
 }
 
+static inline void write_cr0(unsigned long v)
+{
+    asm volatile ("mov %0, %%cr0" :: "r" (v) : "memory");
+}
+
 static inline void write_cr4(unsigned long v)
 {
     asm volatile ("mov %0, %%cr4" :: "r" (v) : "memory");
 }
 
-/* CPUID.7.0:EBX: SMEP (bit 7) and SMAP (bit 20). */
-static inline bool cpu_has_smep(void)
+/* CPUID.7.0:EBX, or 0 where leaf 7 does not exist. */
+static inline uint32_t cpuid7_ebx(void)
 {
     uint32_t a, b, c, d;
 
     cpuid(0, &a, &b, &c, &d);
     if ( a < 7 )
-        return false;
+        return 0;
     cpuid_count(7, 0, &a, &b, &c, &d);
-    return b & (1u << 7);
+    return b;
+}
+
+static inline bool cpu_has_smep(void)
+{
+    return cpuid7_ebx() & (1u << 7);
 }
 
 static inline bool cpu_has_smap(void)
 {
-    uint32_t a, b, c, d;
+    return cpuid7_ebx() & (1u << 20);
+}
 
-    cpuid(0, &a, &b, &c, &d);
-    if ( a < 7 )
-        return false;
-    cpuid_count(7, 0, &a, &b, &c, &d);
-    return b & (1u << 20);
+/* SSE as an OS enables it: CR4.OSFXSR and OSXMMEXCPT, CR0.MP, no EM or TS. */
+static inline void sse_enable(void)
+{
+    write_cr0((read_cr0() | X86_CR0_MP) & ~(X86_CR0_EM | X86_CR0_TS));
+    write_cr4(read_cr4() | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT);
 }
 
 /* EFLAGS.AC on and off: supervisor access to user pages under SMAP. */
