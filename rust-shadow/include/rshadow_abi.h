@@ -31,8 +31,8 @@
  * that carries its version: a library built for another ABI leaves it
  * undefined and Xen's link fails.  rshadow_boot() checks again at run time.
  */
-#define RSHADOW_ABI_VERSION 5
-#define RSHADOW_ABI_SYMBOL  rshadow_abi_v5
+#define RSHADOW_ABI_VERSION 6
+#define RSHADOW_ABI_SYMBOL  rshadow_abi_v6
 
 /* The module's RSHADOW_ABI_VERSION; see above. */
 extern const uint32_t RSHADOW_ABI_SYMBOL;
@@ -90,6 +90,7 @@ struct rshadow_platform {
 #define RSHADOW_REC_EXEC  4   /* instruction fetch (value: first bytes) */
 #define RSHADOW_REC_STEP  5   /* one single-stepped instruction */
 #define RSHADOW_REC_ERROR 6   /* a watched access rust-shadow gave up on */
+#define RSHADOW_REC_YIELD 7   /* a window closed early for a held interrupt */
 
 /* struct rshadow_record.flags */
 #define RSHADOW_RECF_VALUE    (1u << 0) /* value is valid */
@@ -129,7 +130,8 @@ struct rshadow_record {
     uint8_t size;      /* Access size in bytes. */
     uint8_t mode;      /* RSHADOW_MODE_* | cpl << RSHADOW_MODE_CPL_SHIFT */
     uint8_t flags;     /* RSHADOW_RECF_* */
-    uint16_t extra;    /* Step: index within its window.  Error: RSHADOW_ERR_*. */
+    uint16_t extra;    /* Step: index within its window.  Error: RSHADOW_ERR_*.
+                          Yield: steps recorded in the window. */
 };
 
 /* One watch as the control interface lists it. */
@@ -163,7 +165,7 @@ struct rshadow_stats {
  * least these sizes and this alignment (the module checks at compile time
  * that its state fits) and passes them to every call.
  */
-#define RSHADOW_DOMAIN_STATE_SIZE (260u * 1024)
+#define RSHADOW_DOMAIN_STATE_SIZE (296u * 1024)
 #define RSHADOW_VCPU_STATE_SIZE   512u
 #define RSHADOW_STATE_ALIGN       64u
 struct rshadow_domain;
@@ -317,12 +319,12 @@ struct rshadow_fault {
     uint32_t pfec;         /* RSHADOW_PFEC_* */
     uint32_t access;       /* The watch's active RSHADOW_ACCESS_* */
     uint32_t steps;        /* The watch's step budget. */
-    uint32_t watch;        /* Index of the watch. */
     uint8_t mode;          /* RSHADOW_MODE_* | cpl << RSHADOW_MODE_CPL_SHIFT */
     uint8_t nr_accesses;
     uint8_t overflow;      /* Accesses beyond RSHADOW_MAX_ACCESSES. */
     uint8_t flags;         /* RSHADOW_FAULTF_* */
-    uint8_t pad[4];
+    uint64_t watch_id;     /* The watch's id: its index may shift once the
+                              paging lock is dropped, its id never does. */
     struct rshadow_access accesses[RSHADOW_MAX_ACCESSES];
 };
 /* Some watch traps fetches: note the emulated instruction's fetches too. */
@@ -434,9 +436,13 @@ void rshadow_fault_abandon(const struct rshadow_vcpu *vcpu,
                            const struct rshadow_fault *fault, uint32_t reason,
                            uint64_t rflags);
 
-/* Switches the watch off (paging lock held); returns its range in *revoke. */
-void rshadow_watch_disable(struct rshadow_domain *dom, uint32_t watch,
-                           struct rshadow_revoke *revoke);
+/*
+ * Switches off the watch that holds `gfn` if it is still the one named
+ * `watch_id` (paging lock held); returns its range in *revoke, or an empty
+ * one if another vCPU removed it meanwhile.
+ */
+void rshadow_watch_disable(struct rshadow_domain *dom, uint64_t gfn,
+                           uint64_t watch_id, struct rshadow_revoke *revoke);
 
 /* ---- Stepping (VMX Monitor Trap Flag) ---- */
 
@@ -457,6 +463,19 @@ int32_t rshadow_step_exit(const struct rshadow_vcpu *vcpu, uint64_t rip,
 int32_t rshadow_step_entry(const struct rshadow_vcpu *vcpu, uint64_t rip,
                            uint64_t rflags, uint8_t mode);
 void rshadow_step_cancel(const struct rshadow_vcpu *vcpu);
+
+/*
+ * Before a VM entry with a window open (after rshadow_step_entry()), with
+ * `deliverable` set if an interrupt or NMI is pending that the guest would
+ * take now.  Returns 1 while Xen should go on blocking injection; 0 once
+ * the window is closed.  A deliverable event waits at most the steps that
+ * were left in the window when it became deliverable, counting every
+ * instruction, stepped or emulated, across restarts; then the window
+ * yields: it closes with an RSHADOW_REC_YIELD record (rip: where the guest
+ * resumes; extra: the steps recorded in the window) and the event goes in.
+ */
+int32_t rshadow_step_hold(const struct rshadow_vcpu *vcpu, int32_t deliverable,
+                          uint64_t rflags, uint8_t mode);
 
 /*
  * A #DB exit, with the guest at `rip` and the RFLAGS the CPU ran with.

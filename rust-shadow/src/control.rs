@@ -187,6 +187,7 @@ fn decode_watch(facts: &rshadow_dom_facts, req: &rshadow_ctl) -> CtlResult<Watch
         access,
         steps: req.steps,
         disabled: false,
+        id: 0,
     })
 }
 

@@ -50,7 +50,7 @@ pub fn fault_check(
     pfec: u32,
     fault: &mut rshadow_fault,
 ) -> bool {
-    let Some((idx, w)) = watches.lookup(gfn) else {
+    let Some((_, w)) = watches.lookup(gfn) else {
         return false;
     };
     let a = w.active_access();
@@ -65,7 +65,7 @@ pub fn fault_check(
         pfec,
         access: a.bits(),
         steps: w.steps,
-        watch: u32::try_from(idx).unwrap_or(u32::MAX),
+        watch_id: w.id,
         flags: if watches.traps_fetches() {
             b::RSHADOW_FAULTF_FETCHES as u8
         } else {
@@ -107,7 +107,8 @@ pub unsafe extern "C" fn rshadow_fault_check(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn rshadow_watch_disable(
     dom: *mut rshadow_domain,
-    watch: u32,
+    gfn: u64,
+    watch_id: u64,
     revoke: *mut rshadow_revoke,
 ) {
     // SAFETY: per the contract.
@@ -117,7 +118,7 @@ pub unsafe extern "C" fn rshadow_watch_disable(
         return;
     };
     // SAFETY: paging lock held, no other reference taken here (contract).
-    *r = match unsafe { d.watches_mut() }.disable(watch as usize) {
+    *r = match unsafe { d.watches_mut() }.disable(gfn, watch_id) {
         Some(w) => rshadow_revoke {
             first_gfn: w.first,
             nr_frames: w.frames(),
@@ -294,6 +295,7 @@ mod tests {
                 access,
                 steps: 3,
                 disabled: false,
+                id: 0,
             })
             .unwrap();
         }
@@ -326,9 +328,10 @@ mod tests {
         // Any fault on a hidden entry must be emulated, whatever its kind.
         assert!(fault_check(&s, 10, 0x10000, b::RSHADOW_PFEC_WRITE, &mut f));
         assert_eq!(
-            (f.gfn, f.watch, f.steps, f.access),
-            (10, 0, 3, Access::READ.bits())
+            (f.gfn, f.watch_id, f.steps, f.access),
+            (10, s.lookup(10).unwrap().1.id, 3, Access::READ.bits())
         );
+        assert_ne!(f.watch_id, 0);
         // A read-only entry only faults on writes; reads are not ours.
         assert!(fault_check(
             &s,

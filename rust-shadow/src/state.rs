@@ -5,7 +5,7 @@
 //! module's state outgrows them.  All-zero bytes are a valid empty state
 //! for both (every field is an integer, a bool, an atomic or a raw
 //! pointer), so initialisation writes only the fields that are not zero:
-//! building the 130 KiB domain block as a value would overflow Xen's stack.
+//! building the 290 KiB domain block as a value would overflow Xen's stack.
 
 use core::cell::UnsafeCell;
 use core::ptr::{addr_of, addr_of_mut};

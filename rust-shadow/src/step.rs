@@ -75,6 +75,11 @@ pub struct StepState {
     tf_method: AtomicU32,
     /// The guest's own TF, while stepping with TF.
     guest_tf: AtomicU64,
+    /// 1 while an interrupt the guest would take is held back.
+    holding: AtomicU32,
+    /// Instructions it may still wait, however often watched accesses
+    /// restart the window.
+    hold_left: AtomicU32,
 }
 
 impl StepState {
@@ -86,6 +91,8 @@ impl StepState {
     /// Opens a window of `steps` at `rip` (restarting any open one);
     /// `rflags` is the guest's, as Xen sees it.
     pub fn begin(&self, steps: u32, rip: u64, method: Method, rflags: u64) {
+        // The emulated access was one more instruction a held event waited.
+        self.spend_hold();
         self.index.store(0, Ordering::Relaxed);
         self.next_rip.store(rip, Ordering::Relaxed);
         self.tf_method
@@ -155,6 +162,51 @@ impl StepState {
     /// Closes the window.
     pub fn cancel(&self) {
         self.remaining.store(0, Ordering::Relaxed);
+        self.holding.store(0, Ordering::Relaxed);
+    }
+
+    fn spend_hold(&self) {
+        if self.holding.load(Ordering::Relaxed) != 0 {
+            let left = self.hold_left.load(Ordering::Relaxed);
+            self.hold_left
+                .store(left.saturating_sub(1), Ordering::Relaxed);
+        }
+    }
+
+    /// Before a VM entry with the window open (Xen blocks injection while
+    /// it is): whether to go on blocking.  `deliverable`: an interrupt or
+    /// NMI is pending that the guest would take now.
+    ///
+    /// Such an event waits at most the steps that were left in the window
+    /// when it became deliverable.  Every instruction counts, stepped or
+    /// emulated as a watched access, so a watched access restarting the
+    /// window does not restart the wait.  Then the window yields: it closes
+    /// with the returned `RSHADOW_REC_YIELD` record and the event goes in.
+    pub fn hold(&self, deliverable: bool, rflags: u64, mode: u8) -> Result<(), rshadow_record> {
+        if !self.active() || !deliverable {
+            self.holding.store(0, Ordering::Relaxed);
+            return Ok(());
+        }
+        if self.holding.swap(1, Ordering::Relaxed) == 0 {
+            let left = self.remaining.load(Ordering::Relaxed);
+            self.hold_left.store(left, Ordering::Relaxed);
+        }
+        if self.hold_left.load(Ordering::Relaxed) != 0 {
+            return Ok(());
+        }
+        let rip = self.next_rip.load(Ordering::Relaxed);
+        let rec = rshadow_record {
+            time: xen::now(),
+            rip,
+            linear: rip,
+            rflags,
+            kind: b::RSHADOW_REC_YIELD as u8,
+            mode,
+            extra: u16::try_from(self.index.load(Ordering::Relaxed)).unwrap_or(u16::MAX),
+            ..Default::default()
+        };
+        self.cancel();
+        Err(rec)
     }
 
     /// Accounts one step that ended at `rip`; returns the record and
@@ -174,8 +226,12 @@ impl StepState {
         };
         self.index.store(index.saturating_add(1), Ordering::Relaxed);
         self.next_rip.store(rip, Ordering::Relaxed);
+        self.spend_hold();
         let left = self.remaining.load(Ordering::Relaxed).saturating_sub(1);
         self.remaining.store(left, Ordering::Relaxed);
+        if left == 0 {
+            self.holding.store(0, Ordering::Relaxed);
+        }
         (rec, left != 0)
     }
 
@@ -372,6 +428,30 @@ pub unsafe extern "C" fn rshadow_step_cancel(v: *const rshadow_vcpu) {
     }
 }
 
+/// Before a VM entry with the window open: whether Xen goes on blocking
+/// interrupt injection; see the ABI header.
+///
+/// # Safety
+/// As for [`rshadow_step_begin`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rshadow_step_hold(
+    v: *const rshadow_vcpu,
+    deliverable: i32,
+    rflags: u64,
+    mode: u8,
+) -> i32 {
+    let Some(v) = vcpu(v) else {
+        return 0;
+    };
+    match v.step().hold(deliverable != 0, rflags, mode) {
+        Ok(()) => i32::from(v.step().active()),
+        Err(rec) => {
+            v.record(rec);
+            0
+        }
+    }
+}
+
 /// A #DB exit: whose is it?  See the ABI header.
 ///
 /// # Safety
@@ -445,6 +525,44 @@ mod tests {
         assert_eq!((r.rip, r.extra), (0x300, 0));
         s.cancel();
         assert!(!s.active());
+    }
+
+    #[test]
+    fn a_held_event_waits_at_most_the_budget_left_when_it_came() {
+        let s = StepState::default();
+        s.begin(8, 0x100, Method::Mtf, 0);
+        s.exit(0x102, 0, 5).unwrap();
+        assert!(s.hold(false, 0, 5).is_ok(), "nothing pending");
+        // 7 steps were left when the event became deliverable; each round
+        // is two instructions, a step and a watched access that restarts
+        // the window.
+        for i in 0..4u64 {
+            assert!(s.hold(true, 0, 5).is_ok(), "held at {i}");
+            s.exit(0x104, 0, 5).unwrap();
+            s.begin(8, 0x104, Method::Mtf, 0);
+            assert!(s.active());
+        }
+        let r = s.hold(true, 0x202, 5).unwrap_err();
+        assert_eq!(
+            (r.kind, r.rip, r.rflags, r.extra),
+            (b::RSHADOW_REC_YIELD as u8, 0x104, 0x202, 0)
+        );
+        assert!(!s.active(), "the window yielded");
+        // A new window, a new event: its own wait.
+        s.begin(2, 0x200, Method::Mtf, 0);
+        assert!(s.hold(true, 0, 5).is_ok());
+        s.exit(0x202, 0, 5).unwrap();
+        assert!(s.hold(true, 0, 5).is_ok());
+        // Emulated accesses alone (a rep string instruction) count too.
+        s.begin(2, 0x202, Method::Mtf, 0);
+        s.begin(2, 0x202, Method::Mtf, 0);
+        assert!(s.hold(true, 0, 5).is_err());
+        // An event the guest itself blocks (IF clear) is not held by us.
+        s.begin(1, 0x300, Method::Mtf, 0);
+        assert!(s.hold(true, 0, 5).is_ok());
+        assert!(s.hold(false, 0, 5).is_ok());
+        s.begin(1, 0x300, Method::Mtf, 0);
+        assert!(s.hold(true, 0, 5).is_ok(), "a fresh wait after it went");
     }
 
     #[test]

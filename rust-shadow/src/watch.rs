@@ -63,6 +63,12 @@ pub struct Watch {
     /// Set when the watch was switched off because an access to it could
     /// not be emulated; it then traps nothing.
     pub disabled: bool,
+    /// Its name for as long as the domain's table lives, set by
+    /// [`WatchSet::add`] (never 0 there): unlike its index, which shifts
+    /// when another range is added or removed, it names this watch and no
+    /// other to a fault that must come back to it after dropping the
+    /// paging lock.
+    pub id: u64,
 }
 
 impl Watch {
@@ -72,6 +78,7 @@ impl Watch {
         access: Access::empty(),
         steps: 0,
         disabled: false,
+        id: 0,
     };
 
     /// Number of frames.
@@ -97,6 +104,8 @@ pub struct WatchSet {
     exec: usize,
     /// Frames per filter bit, as a shift (see [`WatchSet::size_filter`]).
     shift: u32,
+    /// The id of the last range added.
+    last_id: u64,
     ranges: [Watch; MAX_WATCHES],
     filter: [u64; FILTER_WORDS],
 }
@@ -114,6 +123,7 @@ impl WatchSet {
             len: 0,
             exec: 0,
             shift: 0,
+            last_id: 0,
             ranges: [Watch::EMPTY; MAX_WATCHES],
             filter: [0; FILTER_WORDS],
         }
@@ -201,8 +211,9 @@ impl WatchSet {
         (gfn <= w.last).then_some((idx, w))
     }
 
-    /// Adds a range.  The caller has validated its fields; this checks that
-    /// it overlaps nothing and that there is room.
+    /// Adds a range with a new [`Watch::id`] (the one given is ignored).
+    /// The caller has validated its fields; this checks that it overlaps
+    /// nothing and that there is room.
     pub fn add(&mut self, w: Watch) -> CtlResult<usize> {
         if w.last < w.first {
             return Err(Errno::Inval);
@@ -220,6 +231,12 @@ impl WatchSet {
         if self.len >= MAX_WATCHES {
             return Err(Errno::NoSpc);
         }
+        // 2^64 additions are out of reach: an id is never reused.
+        self.last_id = self.last_id.wrapping_add(1);
+        let w = Watch {
+            id: self.last_id,
+            ..w
+        };
         // Shift the tail up by one and insert; len < MAX_WATCHES here.
         // Element by element through get(): slice rotation carries a panic
         // path the compiler cannot always remove.
@@ -263,8 +280,13 @@ impl WatchSet {
         Ok(removed)
     }
 
-    /// Switches off the range at `idx` (see [`Watch::disabled`]).
-    pub fn disable(&mut self, idx: usize) -> Option<Watch> {
+    /// Switches off the range that holds `gfn`, if it is still the watch
+    /// named `id` (see [`Watch::disabled`]).
+    pub fn disable(&mut self, gfn: u64, id: u64) -> Option<Watch> {
+        let (idx, w) = self.search(gfn)?;
+        if w.id != id {
+            return None;
+        }
         let w = self.ranges.get_mut(..self.len)?.get_mut(idx)?;
         w.disabled = true;
         let w = *w;
@@ -359,6 +381,7 @@ mod tests {
             access,
             steps: 0,
             disabled: false,
+            id: 0,
         }
     }
 
@@ -401,7 +424,13 @@ mod tests {
         ] {
             assert_eq!(s.add(bad), Err(Errno::Busy));
         }
-        assert_eq!(s.as_slice(), &[w(100, 10, Access::READ)]);
+        assert_eq!(
+            s.as_slice(),
+            &[Watch {
+                id: 1,
+                ..w(100, 10, Access::READ)
+            }]
+        );
         // Adjacent ranges are fine.
         s.add(w(110, 1, Access::READ)).unwrap();
         s.add(w(99, 1, Access::READ)).unwrap();
@@ -441,10 +470,34 @@ mod tests {
     fn disable_keeps_the_range_but_traps_nothing() {
         let mut s = set();
         s.add(w(5, 1, Access::READ | Access::WRITE)).unwrap();
-        let d = s.disable(0).unwrap();
+        let id = s.lookup(5).unwrap().1.id;
+        let d = s.disable(5, id).unwrap();
         assert!(d.disabled);
         assert_eq!(s.lookup(5).unwrap().1.active_access(), Access::empty());
-        assert!(s.disable(1).is_none());
+        assert!(s.disable(6, id).is_none());
+    }
+
+    #[test]
+    fn a_watch_is_named_by_an_id_that_never_shifts() {
+        let mut s = set();
+        s.add(w(50, 1, Access::READ)).unwrap();
+        let (idx, first) = s.lookup(50).map(|(i, w)| (i, w.id)).unwrap();
+        // Another vCPU adds a range below: the index shifts, the id not.
+        s.add(w(10, 1, Access::READ)).unwrap();
+        let (idx2, same) = s.lookup(50).map(|(i, w)| (i, w.id)).unwrap();
+        assert_eq!((idx, idx2, same), (0, 1, first));
+        assert!(s.disable(10, first).is_none(), "not the range below");
+        assert!(!s.lookup(10).unwrap().1.disabled);
+        // Removed and added again: a new watch, which a stale fault leaves.
+        s.remove(50, 1).unwrap();
+        s.add(w(50, 1, Access::READ)).unwrap();
+        assert_ne!(s.lookup(50).unwrap().1.id, first);
+        assert!(s.disable(50, first).is_none());
+        assert!(!s.lookup(50).unwrap().1.disabled);
+        // Ids are not reused after a reset either.
+        s.clear();
+        s.add(w(50, 1, Access::READ)).unwrap();
+        assert!(s.lookup(50).unwrap().1.id > first);
     }
 
     /// Whether the filter passes `gfn` on to the search.

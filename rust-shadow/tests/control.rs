@@ -383,7 +383,7 @@ fn watched_fault_is_recorded_and_disable_lets_it_through() {
     unsafe { rshadow_emulation_tail(vp, d.ptr(), &f, &failed, &mut out) };
     assert_ne!(out.actions & RSHADOW_TAIL_DISABLE, 0);
     let mut rev = rshadow_revoke::default();
-    unsafe { rshadow_watch_disable(d.ptr(), f.watch, &mut rev) };
+    unsafe { rshadow_watch_disable(d.ptr(), f.gfn, f.watch_id, &mut rev) };
     assert_eq!((rev.first_gfn, rev.nr_frames), (0x100, 1));
     assert_eq!(d.list()[0].flags, RSHADOW_WATCHF_DISABLED);
     // The frame is no longer hidden, and faults on it are not ours.

@@ -309,18 +309,32 @@ impl Sim {
         rc
     }
 
-    /// `rshadow_watch_disable`, as the fault path calls it.
+    /// `rshadow_watch_disable`, as the fault path calls it: on the watch
+    /// whose id a fault on its first frame found.
     pub fn disable_watch(&mut self, idx: u32) {
         if self.glue.is_none() {
             return;
         }
+        let Some(gfn) = self.model.nth_first(idx) else {
+            return;
+        };
+        let mut f = rshadow_fault::default();
+        // SAFETY: an initialised block; f writable.
+        let hidden =
+            unsafe { rshadow_fault_check(self.dom_ptr(), gfn, 0, RSHADOW_PFEC_WRITE, &mut f) } != 0;
         let mut rev = rshadow_revoke {
             first_gfn: 0xdead,
             nr_frames: 0xbeef,
         };
+        let id = if hidden { f.watch_id } else { 0 };
         // SAFETY: an initialised block; rev writable.
-        unsafe { rshadow_watch_disable(self.dom_ptr(), idx, &mut rev) };
-        let want = self.model.disable_watch(idx);
+        unsafe { rshadow_watch_disable(self.dom_ptr(), gfn, id, &mut rev) };
+        // A disabled watch hides nothing, so no fault comes back to it.
+        let want = if hidden {
+            self.model.disable_watch(idx)
+        } else {
+            (0, 0)
+        };
         assert_eq!((rev.first_gfn, rev.nr_frames), want, "disable {idx}");
     }
 

@@ -253,6 +253,11 @@ impl Model {
         }
     }
 
+    /// The first frame of the watch at `idx`.
+    pub fn nth_first(&self, idx: u32) -> Option<u64> {
+        self.watches.keys().nth(idx as usize).copied()
+    }
+
     /// The watch holding `gfn`, with its first frame.
     pub fn lookup(&self, gfn: u64) -> Option<(u64, MWatch)> {
         let (&first, &w) = self.watches.range(..=gfn).next_back()?;

@@ -148,7 +148,7 @@ long rshadow_stats(struct xen_rshadow_stats *stats)
 void rshadow_print_record(const struct xen_rshadow_record *r)
 {
     static const char *const kinds[] = {
-        "?", "read", "write", "rmw", "exec", "step", "error",
+        "?", "read", "write", "rmw", "exec", "step", "error", "yield",
     };
 
     printk("  #%llu %s rip %#llx lin %#llx gfn %#llx size %u val %#llx fl %#x extra %u\n",

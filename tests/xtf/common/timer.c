@@ -18,10 +18,12 @@
 #define APIC_SPURIOUS_VECTOR 0xff
 
 volatile unsigned long timer_ticks;
+volatile unsigned long timer_last_ip;
 
 static bool on_tick(struct cpu_regs *regs)
 {
     timer_ticks++;
+    timer_last_ip = regs->ip;
     wrmsr(MSR_X2APIC_EOI, 0);
     return true;
 }

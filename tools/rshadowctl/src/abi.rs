@@ -30,6 +30,7 @@ pub const REC_RMW: u8 = 3;
 pub const REC_EXEC: u8 = 4;
 pub const REC_STEP: u8 = 5;
 pub const REC_ERROR: u8 = 6;
+pub const REC_YIELD: u8 = 7;
 
 pub const MODE_REAL: u8 = 1;
 pub const MODE_VM86: u8 = 2;

@@ -60,6 +60,7 @@ pub fn kind_name(kind: u8) -> &'static str {
         abi::REC_EXEC => "exec",
         abi::REC_STEP => "step",
         abi::REC_ERROR => "error",
+        abi::REC_YIELD => "yield",
         _ => "unknown",
     }
 }
@@ -136,6 +137,9 @@ pub fn record_json(r: &Record, insn: Option<&Insn>, sym: Option<&str>) -> Value 
             m.insert("step".into(), json!(r.extra));
             m.insert("next_rip".into(), json!(hex(r.linear)));
         }
+        abi::REC_YIELD => {
+            m.insert("steps".into(), json!(r.extra));
+        }
         abi::REC_ERROR => {
             m.insert("error".into(), json!(error_name(r.extra)));
             m.insert("linear".into(), json!(hex(r.linear)));
@@ -185,6 +189,10 @@ pub fn record_text(r: &Record, insn: Option<&Insn>, sym: Option<&str>) -> String
             r.linear,
             r.rflags,
             flags
+        ),
+        abi::REC_YIELD => format!(
+            "    yield after {} steps at {:#x}{}: the window closed early to let an interrupt in",
+            r.extra, r.rip, sym
         ),
         abi::REC_ERROR => format!(
             "v{} #{} ERROR {} at rip {:#x}, linear {:#x} (gfn {:#x}): the watch is disabled\n    {:#x}{}  {}",
@@ -413,6 +421,14 @@ mod tests {
         assert_eq!(error_name(abi::ERR_EVENT), "during-event-delivery");
         assert_eq!(error_name(abi::ERR_EXCEPTION), "exception");
         assert_eq!(kind_name(99), "unknown");
+        let y = Record {
+            kind: abi::REC_YIELD,
+            extra: 3,
+            ..write_rec()
+        };
+        assert!(record_text(&y, None, None).contains("yield after 3 steps"));
+        assert_eq!(record_json(&y, None, None)["kind"], "yield");
+        assert_eq!(record_json(&y, None, None)["steps"], 3);
         assert_eq!(mode_name(0), "unknown");
     }
 

@@ -19,6 +19,9 @@
 
 extern volatile unsigned long timer_ticks;
 
+/* Where the last tick interrupted the guest. */
+extern volatile unsigned long timer_last_ip;
+
 /* Starts the timer with the given period; false if there is no x2APIC. */
 bool timer_start(unsigned long period_ns);
 
