@@ -47,6 +47,9 @@ endif
 PATCHED := $(BUILD)/$(SRC_ID)/xen-patched
 STOCK := $(BUILD)/$(SRC_ID)/xen-stock
 DEFAULT := $(BUILD)/$(SRC_ID)/xen-default
+# The patched tree again, built with CONFIG_DEBUG: Xen's assertions, and
+# the test-only hooks race tests need.
+DEBUG := $(BUILD)/$(SRC_ID)/xen-debug
 
 PATCHES := $(sort $(wildcard $(TOP)/xen-patches/*.patch))
 MODULE_LIB := $(BUILD)/module/librshadow.a
@@ -57,7 +60,7 @@ MODULE_SRCS := $(shell find $(TOP)/rust-shadow/src $(TOP)/rust-shadow/include \
                $(TOP)/build.rs $(TOP)/rust-toolchain.toml $(TOP)/scripts/build-module.sh
 
 XEN ?= patched
-XEN_IMAGE := $(if $(filter stock,$(XEN)),$(STOCK),$(PATCHED))/xen/xen
+XEN_IMAGE := $(if $(filter stock,$(XEN)),$(STOCK),$(if $(filter debug,$(XEN)),$(DEBUG),$(PATCHED)))/xen/xen
 XTF_OUT := $(BUILD)/xtf
 
 # Rebuild Xen when a source file in the tree changed after the last build:
@@ -69,7 +72,8 @@ xen-edited = $(if $(wildcard $(1).built-stamp),$(shell find $(1)/xen \
     \( -name '*.[chS]' -o -name Makefile -o -name 'Kconfig*' -o -name '*.mk' \) \
     -newer $(1).built-stamp -print -quit 2>/dev/null))
 
-.PHONY: all run run-linux test-linux test setup module xen xen-stock xen-default xtf xtf-build \
+.PHONY: all run run-linux test-linux test setup module xen xen-stock xen-default xen-debug \
+        xtf xtf-build \
         smoke audit bench bench-host profile \
         refresh-patches check-series xen-reset docker-test clean distclean FORCE
 
@@ -93,6 +97,11 @@ $(PATCH_LIST): FORCE
 $(PATCHED).tree-stamp: $(PATCHES) $(PATCH_LIST) $(TOP)/scripts/xen-source.sh
 	$(TOP)/scripts/xen-source.sh tree $(PATCHED) patched
 	$(TOP)/scripts/xen-source.sh config $(PATCHED) rshadow
+	touch $@
+
+$(DEBUG).tree-stamp: $(PATCHES) $(PATCH_LIST) $(TOP)/scripts/xen-source.sh
+	$(TOP)/scripts/xen-source.sh tree $(DEBUG) patched
+	$(TOP)/scripts/xen-source.sh config $(DEBUG) rshadow-debug
 	touch $@
 
 $(STOCK).tree-stamp: $(TOP)/scripts/xen-source.sh
@@ -128,6 +137,14 @@ $(PATCHED).built-stamp: $(PATCHED).tree-stamp $(BUILD)/module/.built \
 	$(TOP)/scripts/audit-module.py --linked $(PATCHED)/xen/xen-syms
 	touch $@
 
+$(DEBUG).built-stamp: $(DEBUG).tree-stamp $(BUILD)/module/.built
+	@echo "  XEN     patched, debug ($(DEBUG))"
+	$(MAKE) -C $(DEBUG)/xen -j$(NPROC) RSHADOW_LIB=$(MODULE_LIB) \
+	    RSHADOW_INCLUDE=$(MODULE_INC) > $(DEBUG).build.log 2>&1 || \
+	    { tail -40 $(DEBUG).build.log; echo "Xen build failed: $(DEBUG).build.log"; exit 1; }
+	$(TOP)/scripts/audit-module.py --linked $(DEBUG)/xen/xen-syms
+	touch $@
+
 $(STOCK).built-stamp: $(STOCK).tree-stamp $(if $(call xen-edited,$(STOCK)),FORCE)
 	@echo "  XEN     stock ($(STOCK))"
 	$(MAKE) -C $(STOCK)/xen -j$(NPROC) > $(STOCK).build.log 2>&1 || \
@@ -148,6 +165,7 @@ $(DEFAULT).built-stamp: $(PATCHES) $(PATCH_LIST) $(TOP)/scripts/xen-source.sh
 xen: $(PATCHED).built-stamp
 xen-stock: $(STOCK).built-stamp
 xen-default: $(DEFAULT).built-stamp
+xen-debug: $(DEBUG).built-stamp
 
 # ---- Test kernels and the suite ------------------------------------------
 
@@ -156,7 +174,7 @@ xtf-build: $(PATCHED).tree-stamp
 	$(MAKE) -s -C $(TOP)/tests/xtf -j$(NPROC) XTF_OUT=$(XTF_OUT) \
 	    XEN_INCLUDE=$(PATCHED)/xen/include
 
-xtf: xtf-build $(if $(filter stock,$(XEN)),xen-stock,xen)
+xtf: xtf-build $(if $(filter stock,$(XEN)),xen-stock,$(if $(filter debug,$(XEN)),xen-debug,xen))
 	$(TOP)/tests/xtf/xtf-runner --xen $(XEN_IMAGE) --flavour $(XEN) \
 	    --out $(XTF_OUT) --logs $(BUILD)/xtf-logs/$(XEN) \
 	    --junit $(BUILD)/xtf-junit-$(XEN).xml

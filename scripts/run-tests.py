@@ -20,7 +20,9 @@ Suites, in order (each can be chosen with RSHADOW_SUITES=a,b,...):
              RSHADOW_CHECK_SERIES=0 skips it)
   runner     the runner itself: a deliberately failing test is FAILURE, a
              deliberately hung one is CRASH within its timeout
-  xtf        every test kernel as dom0 on QEMU-SVM and Bochs-VMX
+  xtf        every test kernel as dom0 on QEMU-SVM and Bochs-VMX; those
+             that need a debug build's hooks on the series built with
+             CONFIG_DEBUG (make xen-debug)
   linux      rshadowctl end to end on Debian's Linux 6.1 as PVH dom0
              (QEMU-SVM), one line per check
   stock      the baseline tests on unpatched Xen built from the same
@@ -354,6 +356,9 @@ def suite_runner():
 
 def suite_xtf():
     run_xtf("xtf", "patched")
+    # The race tests, on the same series built with CONFIG_DEBUG.
+    if step("build/xen-debug", ["make", "xen-debug"]):
+        run_xtf("xtf-debug", "debug")
 
 
 def stock_tests():

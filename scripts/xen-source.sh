@@ -165,13 +165,19 @@ cmd_config() {
     rm -f "$cfg.prev"
     [ -f "$cfg" ] && cp -p "$cfg" "$cfg.prev"
     make -s -C "$dir/xen" defconfig >/dev/null
-    if [ "$want" = rshadow ]; then
+    if [ "$want" = rshadow ] || [ "$want" = rshadow-debug ]; then
         grep -q '^config RSHADOW$' "$dir/xen/arch/x86/Kconfig" ||
             die "$dir offers no CONFIG_RSHADOW (is the series applied?)"
         sed -i 's/^# CONFIG_RSHADOW is not set$/CONFIG_RSHADOW=y/' "$cfg"
         make -s -C "$dir/xen" olddefconfig >/dev/null
         grep -q '^CONFIG_RSHADOW=y$' "$cfg" ||
             die "$dir: CONFIG_RSHADOW=y does not survive olddefconfig (it needs HVM and SHADOW_PAGING)"
+    fi
+    # A debug build: Xen's assertions, and rust-shadow's test-only hooks.
+    if [ "$want" = rshadow-debug ]; then
+        sed -i 's/^# CONFIG_DEBUG is not set$/CONFIG_DEBUG=y/' "$cfg"
+        make -s -C "$dir/xen" olddefconfig >/dev/null
+        grep -q '^CONFIG_DEBUG=y$' "$cfg" || die "$dir: CONFIG_DEBUG=y did not take"
     fi
     if [ -f "$cfg.prev" ] && cmp -s "$cfg" "$cfg.prev"; then
         mv "$cfg.prev" "$cfg"
@@ -183,8 +189,8 @@ case ${1:-} in
 fetch) cmd_fetch ;;
 tree) [ $# -eq 3 ] || die "usage: $0 tree DIR stock|patched"; cmd_tree "$2" "$3" ;;
 refresh) [ $# -eq 2 ] || die "usage: $0 refresh DIR"; cmd_refresh "$2" ;;
-config) [ $# -eq 2 ] || { [ $# -eq 3 ] && [ "$3" = rshadow ]; } ||
-            die "usage: $0 config DIR [rshadow]"
+config) [ $# -eq 2 ] || { [ $# -eq 3 ] && { [ "$3" = rshadow ] || [ "$3" = rshadow-debug ]; }; } ||
+            die "usage: $0 config DIR [rshadow|rshadow-debug]"
         cmd_config "$2" "${3:-}" ;;
-*) die "usage: $0 fetch | tree DIR stock|patched | refresh DIR | config DIR [rshadow]" ;;
+*) die "usage: $0 fetch | tree DIR stock|patched | refresh DIR | config DIR [rshadow|rshadow-debug]" ;;
 esac

@@ -107,7 +107,7 @@ struct rshadow_platform {
 #define RSHADOW_MODE_CPL_SHIFT 4
 
 /* struct rshadow_record.extra for RSHADOW_REC_ERROR: what happened. */
-#define RSHADOW_ERR_UNHANDLEABLE  1 /* x86_emulate could not emulate it */
+#define RSHADOW_ERR_UNHANDLEABLE  1 /* neither of Xen's emulators could */
 #define RSHADOW_ERR_EVENT         2 /* access during event delivery */
 #define RSHADOW_ERR_EXCEPTION     3 /* emulation raised an unexpected event */
 

@@ -23,7 +23,9 @@
 //! the instruction, so what it raises is architectural: #DE, #UD, #NM,
 //! #MF, #XM, #AC, #GP, #SS, #PF, #BR), and the watch stays on; and when it
 //! cannot be emulated at all the watch is disabled so that the guest can
-//! retry natively (the documented degradation policy).
+//! retry natively (the documented last resort).  "At all": what the shadow
+//! emulator gives up on, Xen's glue emulates again with its HVM emulator
+//! before coming here, and this tail hears only how that went.
 //!
 //! A software event (`int n`, `int3`, `into`, `int1`) is not injected: the
 //! shadow code emulates one only when delivering it touched a watched

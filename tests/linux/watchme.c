@@ -27,7 +27,9 @@
  *     and recording afterwards;
  *   - in a third, takes a #DE two instructions after a watched write,
  *     inside its stepping window: the signal frame shows TF clear and no
- *     SIGTRAP follows, as natively.
+ *     SIGTRAP follows, as natively;
+ *   - in a fourth, sets alarm(1) and spins reading a page watched with
+ *     STEPS steps, each read restarting the window: the alarm must come.
  * Everything it learns is printed on "WATCHME key=value" lines for the
  * host to check against the trace.
  *
@@ -36,6 +38,7 @@
  *        watchme --privilege KADDR    the movsl into kernel memory
  *        watchme --exception          the divl by a watched zero
  *        watchme --frame STEPS        a #DE inside a stepping window
+ *        watchme --spin STEPS         alarm(1), then spin on a watched page
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -45,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -283,6 +287,49 @@ static int frame_check(unsigned int steps)
     return run(cmd);
 }
 
+/*
+ * alarm(1), then spin reading a page watched with STEPS steps until the
+ * SIGALRM comes: every read restarts the stepping window, and the alarm
+ * must still arrive (the spin gives up after 30 s of its own clock).
+ */
+static volatile sig_atomic_t alarmed;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    alarmed = 1;
+}
+
+static int spin_check(unsigned int steps)
+{
+    struct sigaction sa = { .sa_handler = on_alarm };
+    struct timespec t0, t1;
+    volatile uint32_t *page;
+    unsigned long reads = 0;
+    uint64_t gfn;
+    char cmd[128];
+
+    snprintf(cmd, sizeof(cmd), "r --steps %u", steps);
+    page = watched_page(cmd, &gfn);
+    if ( !page )
+        return 1;
+    sigaction(SIGALRM, &sa, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    t1 = t0;
+    alarm(1);
+    do {
+        (void)page[0];
+        if ( !(++reads & 0xfff) )
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+    } while ( !alarmed && t1.tv_sec - t0.tv_sec < 30 );
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    printf("WATCHME spin alarmed=%d reads=%lu ms=%ld\n", (int)alarmed, reads,
+           (long)((t1.tv_sec - t0.tv_sec) * 1000 +
+                  (t1.tv_nsec - t0.tv_nsec) / 1000000));
+    snprintf(cmd, sizeof(cmd), "rshadowctl unwatch 0 0x%" PRIx64, gfn);
+    return run(cmd);
+}
+
 static uint64_t frame_of(const void *va)
 {
     uint64_t e = 0;
@@ -313,6 +360,8 @@ int main(int argc, char **argv)
 
     if ( argc > 2 && !strcmp(argv[1], "--frame") )
         return frame_check(strtoul(argv[2], NULL, 0));
+    if ( argc > 2 && !strcmp(argv[1], "--spin") )
+        return spin_check(strtoul(argv[2], NULL, 0));
 
     if ( argc > 2 && !strcmp(argv[1], "--privilege") )
         return privilege_check(strtoul(argv[2], NULL, 0));
@@ -473,6 +522,8 @@ int main(int argc, char **argv)
         "exec watchme --privilege 0x$a");
     run("exec watchme --exception");
     snprintf(cmd, sizeof(cmd), "exec watchme --frame %u", steps);
+    run(cmd);
+    snprintf(cmd, sizeof(cmd), "exec watchme --spin %u", steps);
     run(cmd);
     return 0;
 }

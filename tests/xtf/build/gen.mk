@@ -4,7 +4,9 @@
 #   CATEGORY    functional | special | ... (reported, not interpreted)
 #   TEST-ENVS   environments to build, from $(ALL_ENVIRONMENTS)
 #   TEST-NEEDS  "rshadow" if the test needs the rust-shadow module; the test
-#               reports SKIP by itself when it is absent
+#               reports SKIP by itself when it is absent.  "debug" as well if
+#               it needs the hooks of a CONFIG_DEBUG build (make xen-debug):
+#               it then runs on that build, and only there
 #   TEST-TIMEOUT seconds the runner allows on the slower platform (optional)
 #   TEST-XEN-ARGS extra Xen command line; {gfn:SYMBOL} becomes the frame of
 #               the kernel's SYMBOL (optional)
