@@ -156,6 +156,7 @@ struct rshadow_stats {
     uint64_t watches;          /* ranges currently watched */
     uint64_t watched_frames;   /* frames in those ranges */
     uint64_t fast_faults;      /* watched faults that took the fast path */
+    uint64_t continuations;    /* control calls continued (filled by Xen) */
 };
 
 /* ---- Per-domain and per-vCPU state ---- */
@@ -218,6 +219,21 @@ struct rshadow_ctl {
 int32_t rshadow_ctl_check(const struct rshadow_domain *dom,
                           const struct rshadow_dom_facts *facts,
                           const struct rshadow_ctl *req);
+
+/*
+ * rshadow_ctl_check() in bounded pieces, for a caller that can continue
+ * later (a hypercall continuation): an ADD_WATCH's RAM check covers at most
+ * RSHADOW_RAM_CHECK_BATCH frames per call, starting *done frames into the
+ * range, and advances *done.  Returns RSHADOW_CTL_MORE while frames remain
+ * (every other check has passed), else as rshadow_ctl_check() (0 once the
+ * last frame is checked).  Other requests are checked whole.
+ */
+#define RSHADOW_RAM_CHECK_BATCH 4096
+#define RSHADOW_CTL_MORE        1
+int32_t rshadow_ctl_check_bounded(const struct rshadow_domain *dom,
+                                  const struct rshadow_dom_facts *facts,
+                                  const struct rshadow_ctl *req,
+                                  uint64_t *done);
 
 /* Sets up fresh state blocks (ENABLE, after rshadow_ctl_check). */
 void rshadow_domain_init(struct rshadow_domain *dom,

@@ -32,6 +32,7 @@ const _: () = {
 same_signature! {
     crate::boot::rshadow_boot => rshadow_boot,
     crate::control::rshadow_ctl_check => rshadow_ctl_check,
+    crate::control::rshadow_ctl_check_bounded => rshadow_ctl_check_bounded,
     crate::control::rshadow_ctl_apply => rshadow_ctl_apply,
     crate::control::rshadow_domain_init => rshadow_domain_init,
     crate::control::rshadow_watch_count => rshadow_watch_count,
@@ -56,6 +57,7 @@ same_signature! {
     crate::step::rshadow_step_exit => rshadow_step_exit,
     crate::step::rshadow_step_entry => rshadow_step_entry,
     crate::step::rshadow_step_cancel => rshadow_step_cancel,
+    crate::step::rshadow_step_hold => rshadow_step_hold,
     crate::step::rshadow_debug_exit => rshadow_debug_exit,
     crate::step::rshadow_tf_exit => rshadow_tf_exit,
     crate::step::rshadow_tf_entry => rshadow_tf_entry,

@@ -191,18 +191,53 @@ fn decode_watch(facts: &rshadow_dom_facts, req: &rshadow_ctl) -> CtlResult<Watch
     })
 }
 
-/// Checks that every frame of `w` is RAM, asking Xen frame by frame.
-fn check_ram(facts: &rshadow_dom_facts, w: &Watch) -> CtlResult {
-    let mut gfn = w.first;
-    loop {
+/// Whether a bounded check is done or has frames left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// Every check passed.
+    Done,
+    /// Passed so far; frames remain to be checked.
+    More,
+}
+
+/// Checks that frames of `w` are RAM, asking Xen frame by frame: at most
+/// `max` of them, from `*done` frames into the range, advancing `*done`.
+pub fn check_ram(
+    facts: &rshadow_dom_facts,
+    w: &Watch,
+    done: &mut u64,
+    max: u64,
+) -> CtlResult<Progress> {
+    let frames = w.frames();
+    let end = done.saturating_add(max).min(frames);
+    while *done < end {
+        let gfn = w.first.wrapping_add(*done);
         // SAFETY: a leaf service; the handle is the one Xen gave us.
         if unsafe { bindings::rshadow_xen_gfn_is_ram(facts.xen_handle, gfn) } == 0 {
             return Err(Errno::AddrNotAvail);
         }
-        if gfn == w.last {
-            return Ok(());
-        }
-        gfn = gfn.wrapping_add(1);
+        *done = done.saturating_add(1);
+    }
+    Ok(if *done >= frames {
+        Progress::Done
+    } else {
+        Progress::More
+    })
+}
+
+/// [`rshadow_ctl_check`], at most `max` frames of RAM check from `*done`.
+fn check(
+    dom: *const rshadow_domain,
+    facts: &rshadow_dom_facts,
+    req: &rshadow_ctl,
+    done: &mut u64,
+    max: u64,
+) -> CtlResult<Progress> {
+    // SAFETY: the callers' contract: dom is null or an initialised block.
+    let enabled = unsafe { DomainState::from_ptr(dom) }.is_some();
+    match decode(facts, enabled, req)? {
+        Op::AddWatch(w) => check_ram(facts, &w, done, max),
+        _ => Ok(Progress::Done),
     }
 }
 
@@ -257,14 +292,41 @@ pub unsafe extern "C" fn rshadow_ctl_check(
         (Some(f), Some(r)) => (f, r),
         _ => return Errno::Inval.to_ret(),
     };
+    let mut done = 0;
+    match check(dom, facts, req, &mut done, u64::MAX) {
+        Ok(_) => 0,
+        Err(e) => e.to_ret(),
+    }
+}
+
+/// See `rshadow_ctl_check_bounded` in the ABI header.
+///
+/// # Safety
+/// As for [`rshadow_ctl_check`]; and `done` is readable and writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rshadow_ctl_check_bounded(
+    dom: *const rshadow_domain,
+    facts: *const bindings::rshadow_dom_facts,
+    req: *const rshadow_ctl,
+    done: *mut u64,
+) -> i32 {
     // SAFETY: per the contract.
-    let enabled = unsafe { DomainState::from_ptr(dom) }.is_some();
-    let result = decode(facts, enabled, req).and_then(|op| match op {
-        Op::AddWatch(w) => check_ram(facts, &w),
-        _ => Ok(()),
-    });
-    match result {
-        Ok(()) => 0,
+    let (Some(facts), Some(req), Some(done)) =
+        (unsafe { facts.as_ref() }, unsafe { req.as_ref() }, unsafe {
+            done.as_mut()
+        })
+    else {
+        return Errno::Inval.to_ret();
+    };
+    match check(
+        dom,
+        facts,
+        req,
+        done,
+        u64::from(bindings::RSHADOW_RAM_CHECK_BATCH),
+    ) {
+        Ok(Progress::Done) => 0,
+        Ok(Progress::More) => bindings::RSHADOW_CTL_MORE as i32,
         Err(e) => e.to_ret(),
     }
 }

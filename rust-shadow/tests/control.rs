@@ -488,3 +488,52 @@ fn watch_changed_during_emulation_steps_by_the_table_at_the_tail() {
     assert_eq!((out.actions & RSHADOW_TAIL_STEP, out.steps), (0, 0));
     assert_eq!(records(), 1);
 }
+
+/// ADD_WATCH's RAM check in pieces of RSHADOW_RAM_CHECK_BATCH frames, as
+/// the domctl takes it with continuations: the work per call is bounded,
+/// the answer the same as the whole check's.
+#[test]
+fn ram_check_in_bounded_pieces() {
+    let _g = ram(0x100000, 0x100 + 5000);
+    let d = Dom::enabled(HVM_MTF);
+    let batch = u64::from(RSHADOW_RAM_CHECK_BATCH);
+    let bounded = |r: &rshadow_ctl, done: &mut u64| unsafe {
+        rshadow_ctl_check_bounded(d.ptr(), &d.facts, r, done)
+    };
+
+    // 10,000 frames after the hole: three calls, 4096 frames at most each.
+    let r = watch(0x100 + 5001, 10_000, RSHADOW_ACCESS_R, 0);
+    let mut done = 0;
+    let mut calls = vec![];
+    loop {
+        let before = done;
+        let rc = bounded(&r, &mut done);
+        calls.push(done - before);
+        assert!(done - before <= batch);
+        if rc != RSHADOW_CTL_MORE as i32 {
+            assert_eq!(rc, 0);
+            break;
+        }
+    }
+    assert_eq!(calls, [batch, batch, 10_000 - 2 * batch]);
+    assert_eq!(d.check(&r), 0, "the whole check agrees");
+
+    // The hole 5000 frames in: refused in the second piece.
+    let r = watch(0x100, 10_000, RSHADOW_ACCESS_R, 0);
+    let mut done = 0;
+    assert_eq!(bounded(&r, &mut done), RSHADOW_CTL_MORE as i32);
+    assert_eq!(bounded(&r, &mut done), -99);
+    assert_eq!(d.check(&r), -99);
+
+    // Resumed part-way, only the rest is checked.
+    let mut done = 9_999;
+    assert_eq!(bounded(&r, &mut done), 0);
+    assert_eq!(done, 10_000);
+
+    // Errors found before the RAM check come at once; other requests are
+    // checked whole.
+    let mut done = 0;
+    assert_eq!(bounded(&watch(0x100, 0, RSHADOW_ACCESS_R, 0), &mut done), EINVAL);
+    assert_eq!(bounded(&req(RSHADOW_OP_GET_STATS), &mut done), 0);
+    assert_eq!(done, 0);
+}

@@ -117,6 +117,7 @@ pub struct Stats {
     pub watches: u64,
     pub watched_frames: u64,
     pub fast_faults: u64,
+    pub continuations: u64,
 }
 
 #[repr(C)]
@@ -262,12 +263,12 @@ mod tests {
         assert_eq!(offset_of!(Record, mode), 60);
         assert_eq!(offset_of!(Record, flags), 61);
         assert_eq!(offset_of!(Record, extra), 62);
-        assert_eq!(size_of::<Stats>(), 72);
+        assert_eq!(size_of::<Stats>(), 80);
         assert_eq!(size_of::<ListArgs>(), 24);
         assert_eq!(size_of::<TraceArgs>(), 24);
         assert_eq!(offset_of!(TraceArgs, lost), 16);
         assert_eq!(offset_of!(RshadowOp, u), 8);
-        assert_eq!(size_of::<RshadowOp>(), 80);
+        assert_eq!(size_of::<RshadowOp>(), 88);
         assert_eq!(offset_of!(Domctl, u), 16);
         assert_eq!(size_of::<Domctl>(), 16 + 128);
     }

@@ -272,7 +272,7 @@ pub fn watch_json(w: &Watch) -> Value {
     })
 }
 
-fn stats_fields(s: &Stats) -> [(&'static str, u64); 9] {
+fn stats_fields(s: &Stats) -> [(&'static str, u64); 10] {
     [
         ("watched_faults", s.watched_faults),
         ("fast_faults", s.fast_faults),
@@ -283,6 +283,7 @@ fn stats_fields(s: &Stats) -> [(&'static str, u64); 9] {
         ("errors", s.errors),
         ("watches", s.watches),
         ("watched_frames", s.watched_frames),
+        ("continuations", s.continuations),
     ]
 }
 
