@@ -82,6 +82,8 @@ struct rshadow_platform {
 #define RSHADOW_MAX_STEPS        4096   /* step budget per access */
 #define RSHADOW_RING_MIN         16     /* records per vCPU ring ... */
 #define RSHADOW_RING_MAX         65536  /* ... a power of two */
+/* All of a domain's rings together (Xen's heap, unaccounted): 64 MiB. */
+#define RSHADOW_MAX_RING_BYTES   (64u << 20)
 
 /* struct rshadow_record.kind */
 #define RSHADOW_REC_READ  1   /* data read */

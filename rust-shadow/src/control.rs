@@ -10,7 +10,7 @@
 //! | domain not HVM | ENODEV |
 //! | domain uses HAP | EOPNOTSUPP (and a console line saying why) |
 //! | ENABLE when enabled | EEXIST |
-//! | ENABLE ring size above the maximum | E2BIG |
+//! | ENABLE ring size above the maximum, or all the vCPUs' rings above RSHADOW_MAX_RING_BYTES | E2BIG |
 //! | ENABLE ring size 0, not a power of two, or below the minimum | EINVAL |
 //! | any other operation when not enabled | ENXIO |
 //! | watch frame count 0 | EINVAL |
@@ -108,7 +108,7 @@ pub fn decode(facts: &rshadow_dom_facts, enabled: bool, req: &rshadow_ctl) -> Ct
             return Err(Errno::Exist);
         }
         let n = req.nr;
-        if n > ring::MAX_RECORDS {
+        if n > ring::MAX_RECORDS || ring_bytes(n, facts.nr_vcpus) > MAX_RING_BYTES {
             return Err(Errno::TooBig);
         }
         if !ring::valid_size(n) {
@@ -149,6 +149,18 @@ pub fn decode(facts: &rshadow_dom_facts, enabled: bool, req: &rshadow_ctl) -> Ct
         bindings::RSHADOW_OP_GET_STATS => Ok(Op::GetStats),
         _ => Ok(Op::Reset),
     }
+}
+
+/// The most ENABLE may allocate for one domain's rings, in bytes: Xen's
+/// heap, which no domain's allocation accounts for, so it is bounded here.
+pub const MAX_RING_BYTES: u64 = bindings::RSHADOW_MAX_RING_BYTES as u64;
+
+/// The bytes of `vcpus` rings of `records` records.
+fn ring_bytes(records: u32, vcpus: u32) -> u64 {
+    let record = core::mem::size_of::<bindings::rshadow_record>() as u64;
+    u64::from(records)
+        .saturating_mul(record)
+        .saturating_mul(u64::from(vcpus))
 }
 
 fn check_count(frames: u64) -> CtlResult {

@@ -130,6 +130,15 @@ fn enable_checks() {
     assert_eq!(check(none, &f, 100), EINVAL);
     assert_eq!(check(none, &f, 8), EINVAL);
     assert_eq!(check(none, &f, 1 << 17), -7);
+    // All the rings together: at most 64 MiB of Xen's heap.
+    let many = |vcpus| rshadow_dom_facts {
+        nr_vcpus: vcpus,
+        ..facts(HVM_MTF)
+    };
+    assert_eq!(check(none, &many(16), 1 << 16), 0, "16 x 4 MiB");
+    assert_eq!(check(none, &many(17), 1 << 16), -7, "17 x 4 MiB");
+    assert_eq!(check(none, &many(4096), 512), -7, "4096 x 32 KiB");
+    assert_eq!(check(none, &many(4096), 16), 0, "4096 x 1 KiB");
     assert_eq!(check(none, &facts(0), 256), -19, "not HVM");
     assert_eq!(
         check(none, &facts(RSHADOW_DOMF_HVM | RSHADOW_DOMF_HAP), 256),
@@ -533,7 +542,10 @@ fn ram_check_in_bounded_pieces() {
     // Errors found before the RAM check come at once; other requests are
     // checked whole.
     let mut done = 0;
-    assert_eq!(bounded(&watch(0x100, 0, RSHADOW_ACCESS_R, 0), &mut done), EINVAL);
+    assert_eq!(
+        bounded(&watch(0x100, 0, RSHADOW_ACCESS_R, 0), &mut done),
+        EINVAL
+    );
     assert_eq!(bounded(&req(RSHADOW_OP_GET_STATS), &mut done), 0);
     assert_eq!(done, 0);
 }
