@@ -37,6 +37,17 @@ TARGET_OVERHEAD = 1.0  # unwatched faults, patched over stock, percent
 NAMES = ("loop", "cpuid", "ptwrite", "ptwrite-on", "nops", "access",
          "access-vtlb", "step1", "step8", "step64")
 
+# The control operations at their largest in the bench domain (128 MiB),
+# each the worst of a few repetitions (tests/xtf/tests/bench/main.c).
+CTL = (("enable", "ENABLE, a 65,536-record ring (4 MiB)"),
+       ("disable", "DISABLE, freeing it"),
+       ("add", "ADD_WATCH, 24,576 frames: RAM checks, shadows dropped"),
+       ("remove", "REMOVE_WATCH, 24,576 frames: shadows dropped"),
+       ("add-64", "ADD_WATCH, 64 frames: revoked one by one"),
+       ("remove-64", "REMOVE_WATCH, 64 frames: revoked one by one"),
+       ("reset-1000", "RESET of 1,000 ranges"),
+       ("read-trace-8192", "READ_TRACE of 8,192 records, 1,024 per call"))
+
 
 def run_once(platform, flavour, iters):
     cmd = [str(TOP / "tests/xtf/xtf-runner"), "--xen", str(XEN[flavour]),
@@ -49,6 +60,8 @@ def run_once(platform, flavour, iters):
     pat = r"^bench: (\S+) iters=(\d+) cycles=(\d+) min=(\d+)"
     for m in re.finditer(pat, out, re.M):
         per[m.group(1)] = (int(m.group(4)), int(m.group(3)) / int(m.group(2)))
+    for m in re.finditer(r"^bench-ctl: (\S+) reps=\d+ max=(\d+) calls=(\d+)", out, re.M):
+        per["ctl " + m.group(1)] = (int(m.group(2)), int(m.group(3)))
     if not re.search(rf"^{platform}\s+test-hvm64-bench\s+SUCCESS", out, re.M):
         sys.exit(f"bench: {platform} {flavour}: the bench kernel did not succeed\n{out[-3000:]}")
     return per
@@ -57,6 +70,11 @@ def run_once(platform, flavour, iters):
 def measure(platform, flavour, runs, iters):
     samples = [run_once(platform, flavour, iters) for _ in range(runs)]
     stats = {}
+    for name, _ in CTL:
+        # The worst of every run: a control operation's figure is its bound.
+        got = [s["ctl " + name] for s in samples if "ctl " + name in s]
+        if got:
+            stats["ctl " + name] = (max(c for c, _ in got), max(n for _, n in got))
     for name in NAMES:
         mins = [s[name][0] for s in samples if name in s]
         means = [s[name][1] for s in samples if name in s]
@@ -135,6 +153,19 @@ def table(platform, f):
     return "\n".join(lines) + "\n"
 
 
+def ctl_table(patched):
+    cpuid = patched["cpuid"][0] - patched["loop"][0]
+    lines = ["", "Control operations, each the worst of every repetition and run "
+             "(3 per run), in the bench domain (128 MiB, 1 vCPU):", "",
+             "| operation | cycles | hypercalls | per hypercall | in CPUID exits, per hypercall |",
+             "|---|---:|---:|---:|---:|"]
+    for name, text in CTL:
+        cyc, calls = patched["ctl " + name]
+        per = cyc / calls
+        lines.append(f"| {text} | {cyc:,} | {calls} | {per:,.0f} | {per / cpuid:,.0f} |")
+    return "\n".join(lines) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=5)
@@ -152,10 +183,11 @@ def main():
         stock = measure(platform, "stock", args.runs, args.iters)
         patched = measure(platform, "patched", args.runs, args.iters)
         missing = [n for n in NAMES if n not in patched] + \
-                  [n for n in NAMES[:3] if n not in stock]
+                  [n for n in NAMES[:3] if n not in stock] + \
+                  ["ctl " + n for n, _ in CTL if "ctl " + n not in patched]
         if missing:
             sys.exit(f"bench: {platform}: missing figures {missing}")
-        out.append(table(platform, derive(stock, patched)))
+        out.append(table(platform, derive(stock, patched)) + ctl_table(patched))
     text = "\n".join(out)
     print(text)
     print(f"bench: {args.runs} runs of {args.iters} iterations per figure, "

@@ -484,15 +484,19 @@ void rshadow_step_cancel(const struct rshadow_vcpu *vcpu);
 
 /*
  * Before a VM entry with a window open (after rshadow_step_entry()), with
- * `deliverable` set if an interrupt or NMI is pending that the guest would
- * take now.  Returns 1 while Xen should go on blocking injection; 0 once
- * the window is closed.  A deliverable event waits at most the steps that
- * were left in the window when it became deliverable, counting every
- * instruction, stepped or emulated, across restarts; then the window
- * yields: it closes with an RSHADOW_REC_YIELD record (rip: where the guest
- * resumes; extra: the steps recorded in the window) and the event goes in.
+ * the state of the guest's interrupts and NMIs (RSHADOW_EVENT_*).  Returns
+ * 1 while Xen should go on blocking injection; 0 once the window is
+ * closed.  From when an event is pending, the window goes on at most the
+ * steps that were left in it then, counting every instruction, stepped or
+ * emulated, across restarts and while the guest blocks the event itself;
+ * then, at the first entry where the event can go in, the window yields:
+ * it closes with an RSHADOW_REC_YIELD record (rip: where the guest resumes;
+ * extra: the steps recorded in the window) and the event goes in.
  */
-int32_t rshadow_step_hold(const struct rshadow_vcpu *vcpu, int32_t deliverable,
+#define RSHADOW_EVENT_NONE        0 /* nothing pending */
+#define RSHADOW_EVENT_BLOCKED     1 /* pending, not injectable now */
+#define RSHADOW_EVENT_DELIVERABLE 2 /* pending, the guest would take it */
+int32_t rshadow_step_hold(const struct rshadow_vcpu *vcpu, int32_t event,
                           uint64_t rflags, uint8_t mode);
 
 /*

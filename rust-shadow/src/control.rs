@@ -10,8 +10,9 @@
 //! | domain not HVM | ENODEV |
 //! | domain uses HAP | EOPNOTSUPP (and a console line saying why) |
 //! | ENABLE when enabled | EEXIST |
-//! | ENABLE ring size above the maximum, or all the vCPUs' rings above RSHADOW_MAX_RING_BYTES | E2BIG |
+//! | ENABLE ring size above the maximum | E2BIG |
 //! | ENABLE ring size 0, not a power of two, or below the minimum | EINVAL |
+//! | ENABLE rings, all the vCPUs' together, above RSHADOW_MAX_RING_BYTES | E2BIG |
 //! | any other operation when not enabled | ENXIO |
 //! | watch frame count 0 | EINVAL |
 //! | watch frame count above its maximum | E2BIG |
@@ -108,11 +109,14 @@ pub fn decode(facts: &rshadow_dom_facts, enabled: bool, req: &rshadow_ctl) -> Ct
             return Err(Errno::Exist);
         }
         let n = req.nr;
-        if n > ring::MAX_RECORDS || ring_bytes(n, facts.nr_vcpus) > MAX_RING_BYTES {
+        if n > ring::MAX_RECORDS {
             return Err(Errno::TooBig);
         }
         if !ring::valid_size(n) {
             return Err(Errno::Inval);
+        }
+        if ring_bytes(n, facts.nr_vcpus) > MAX_RING_BYTES {
+            return Err(Errno::TooBig);
         }
         return Ok(Op::Enable { records: n });
     }

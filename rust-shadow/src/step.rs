@@ -75,7 +75,7 @@ pub struct StepState {
     tf_method: AtomicU32,
     /// The guest's own TF, while stepping with TF.
     guest_tf: AtomicU64,
-    /// 1 while an interrupt the guest would take is held back.
+    /// 1 while an interrupt or NMI is pending (the wait has begun).
     holding: AtomicU32,
     /// Instructions it may still wait, however often watched accesses
     /// restart the window.
@@ -174,16 +174,21 @@ impl StepState {
     }
 
     /// Before a VM entry with the window open (Xen blocks injection while
-    /// it is): whether to go on blocking.  `deliverable`: an interrupt or
-    /// NMI is pending that the guest would take now.
+    /// it is): whether to go on blocking, given the state of the guest's
+    /// interrupts and NMIs.
     ///
-    /// Such an event waits at most the steps that were left in the window
-    /// when it became deliverable.  Every instruction counts, stepped or
+    /// From when one is pending, the window may go on at most the steps
+    /// that were left in it then.  Every instruction counts, stepped or
     /// emulated as a watched access, so a watched access restarting the
-    /// window does not restart the wait.  Then the window yields: it closes
-    /// with the returned `RSHADOW_REC_YIELD` record and the event goes in.
-    pub fn hold(&self, deliverable: bool, rflags: u64, mode: u8) -> Result<(), rshadow_record> {
-        if !self.active() || !deliverable {
+    /// window does not restart the wait; nor does the guest blocking the
+    /// event for a while (IF clear, an interrupt shadow), which would
+    /// otherwise let a loop with a `mov ss` or a `cli` in it keep its
+    /// interrupts out for good.  Once the wait is over, the window yields
+    /// at the first entry where the event can go in: it closes with the
+    /// returned `RSHADOW_REC_YIELD` record, and the event goes in.  The
+    /// wait ends when nothing is pending any more.
+    pub fn hold(&self, event: Event, rflags: u64, mode: u8) -> Result<(), rshadow_record> {
+        if !self.active() || event == Event::None {
             self.holding.store(0, Ordering::Relaxed);
             return Ok(());
         }
@@ -191,7 +196,7 @@ impl StepState {
             let left = self.remaining.load(Ordering::Relaxed);
             self.hold_left.store(left, Ordering::Relaxed);
         }
-        if self.hold_left.load(Ordering::Relaxed) != 0 {
+        if self.hold_left.load(Ordering::Relaxed) != 0 || event != Event::Deliverable {
             return Ok(());
         }
         let rip = self.next_rip.load(Ordering::Relaxed);
@@ -247,6 +252,30 @@ impl StepState {
             return None;
         }
         Some(self.step(rip, rflags, mode, b::RSHADOW_RECF_EMULATED as u8))
+    }
+}
+
+/// The guest's pending interrupts and NMIs, as Xen sees them before a VM
+/// entry (`RSHADOW_EVENT_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// Nothing pending.
+    None,
+    /// Pending, but the guest would not take it now (IF clear, an
+    /// interrupt shadow, its TPR), or Xen would not inject it now.
+    Blocked,
+    /// Pending, and the guest would take it now.
+    Deliverable,
+}
+
+impl Event {
+    /// From the ABI's `RSHADOW_EVENT_*`; anything unknown counts as pending.
+    pub fn from_abi(v: i32) -> Self {
+        match v {
+            0 => Event::None,
+            2 => Event::Deliverable,
+            _ => Event::Blocked,
+        }
     }
 }
 
@@ -436,14 +465,14 @@ pub unsafe extern "C" fn rshadow_step_cancel(v: *const rshadow_vcpu) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn rshadow_step_hold(
     v: *const rshadow_vcpu,
-    deliverable: i32,
+    event: i32,
     rflags: u64,
     mode: u8,
 ) -> i32 {
     let Some(v) = vcpu(v) else {
         return 0;
     };
-    match v.step().hold(deliverable != 0, rflags, mode) {
+    match v.step().hold(Event::from_abi(event), rflags, mode) {
         Ok(()) => i32::from(v.step().active()),
         Err(rec) => {
             v.record(rec);
@@ -529,20 +558,20 @@ mod tests {
 
     #[test]
     fn a_held_event_waits_at_most_the_budget_left_when_it_came() {
+        use Event::{Deliverable, None as Nothing};
         let s = StepState::default();
         s.begin(8, 0x100, Method::Mtf, 0);
         s.exit(0x102, 0, 5).unwrap();
-        assert!(s.hold(false, 0, 5).is_ok(), "nothing pending");
-        // 7 steps were left when the event became deliverable; each round
-        // is two instructions, a step and a watched access that restarts
-        // the window.
+        assert!(s.hold(Nothing, 0, 5).is_ok(), "nothing pending");
+        // 7 steps were left when the event came; each round is two
+        // instructions, a step and a watched access restarting the window.
         for i in 0..4u64 {
-            assert!(s.hold(true, 0, 5).is_ok(), "held at {i}");
+            assert!(s.hold(Deliverable, 0, 5).is_ok(), "held at {i}");
             s.exit(0x104, 0, 5).unwrap();
             s.begin(8, 0x104, Method::Mtf, 0);
             assert!(s.active());
         }
-        let r = s.hold(true, 0x202, 5).unwrap_err();
+        let r = s.hold(Deliverable, 0x202, 5).unwrap_err();
         assert_eq!(
             (r.kind, r.rip, r.rflags, r.extra),
             (b::RSHADOW_REC_YIELD as u8, 0x104, 0x202, 0)
@@ -550,19 +579,41 @@ mod tests {
         assert!(!s.active(), "the window yielded");
         // A new window, a new event: its own wait.
         s.begin(2, 0x200, Method::Mtf, 0);
-        assert!(s.hold(true, 0, 5).is_ok());
+        assert!(s.hold(Deliverable, 0, 5).is_ok());
         s.exit(0x202, 0, 5).unwrap();
-        assert!(s.hold(true, 0, 5).is_ok());
+        assert!(s.hold(Deliverable, 0, 5).is_ok());
         // Emulated accesses alone (a rep string instruction) count too.
         s.begin(2, 0x202, Method::Mtf, 0);
         s.begin(2, 0x202, Method::Mtf, 0);
-        assert!(s.hold(true, 0, 5).is_err());
-        // An event the guest itself blocks (IF clear) is not held by us.
-        s.begin(1, 0x300, Method::Mtf, 0);
-        assert!(s.hold(true, 0, 5).is_ok());
-        assert!(s.hold(false, 0, 5).is_ok());
-        s.begin(1, 0x300, Method::Mtf, 0);
-        assert!(s.hold(true, 0, 5).is_ok(), "a fresh wait after it went");
+        assert!(s.hold(Deliverable, 0, 5).is_err());
+    }
+
+    #[test]
+    fn the_guest_blocking_the_event_does_not_restart_the_wait() {
+        use Event::{Blocked, Deliverable, None as Nothing};
+        let s = StepState::default();
+        // A loop of `mov ss` (or `cli ... sti`) and a watched read: at
+        // every other entry the event is blocked by the guest.
+        s.begin(5, 0x100, Method::Mtf, 0);
+        assert!(s.hold(Deliverable, 0, 5).is_ok(), "the wait begins: 5");
+        for _ in 0..2 {
+            s.exit(0x102, 0, 5).unwrap();
+            assert!(s.hold(Blocked, 0, 5).is_ok());
+            s.begin(5, 0x102, Method::Mtf, 0);
+            assert!(s.hold(Deliverable, 0, 5).is_ok());
+        }
+        // The wait is over, but the event is blocked: no yield for nothing.
+        s.exit(0x104, 0, 5).unwrap();
+        assert!(s.hold(Blocked, 0, 5).is_ok());
+        assert!(s.active());
+        // The first entry where it can go in: yield.
+        assert!(s.hold(Deliverable, 0, 5).is_err());
+        // Nothing pending ends a wait: the next event starts its own.
+        s.begin(2, 0x300, Method::Mtf, 0);
+        assert!(s.hold(Deliverable, 0, 5).is_ok());
+        assert!(s.hold(Nothing, 0, 5).is_ok());
+        s.begin(2, 0x300, Method::Mtf, 0);
+        assert!(s.hold(Deliverable, 0, 5).is_ok(), "a fresh wait");
     }
 
     #[test]

@@ -18,12 +18,13 @@
 #define APIC_SPURIOUS_VECTOR 0xff
 
 volatile unsigned long timer_ticks;
-volatile unsigned long timer_last_ip;
+volatile unsigned long timer_last_ip, timer_last_si;
 
 static bool on_tick(struct cpu_regs *regs)
 {
     timer_ticks++;
     timer_last_ip = regs->ip;
+    timer_last_si = regs->si;
     wrmsr(MSR_X2APIC_EOI, 0);
     return true;
 }

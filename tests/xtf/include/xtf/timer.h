@@ -19,8 +19,11 @@
 
 extern volatile unsigned long timer_ticks;
 
-/* Where the last tick interrupted the guest. */
-extern volatile unsigned long timer_last_ip;
+/*
+ * Where the last tick interrupted the guest, and its %rsi there (how far a
+ * string instruction had got).
+ */
+extern volatile unsigned long timer_last_ip, timer_last_si;
 
 /* Starts the timer with the given period; false if there is no x2APIC. */
 bool timer_start(unsigned long period_ns);

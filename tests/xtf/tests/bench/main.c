@@ -74,6 +74,43 @@ static unsigned int vtlb_slot(const void *p)
            (unsigned long long)sum_, (unsigned long long)min_);         \
 } while ( 0 )
 
+/*
+ * A control operation's worst case: the most of CTL_REPS runs, and the
+ * hypercalls it took: `hcalls` (1 unless the body counts its own), plus
+ * the continuations Xen counted.
+ */
+#define CTL_REPS 3
+static unsigned long hcalls;
+#define MEASURE_CTL(name, setup, body, undo) do {                        \
+    unsigned long r_;                                                   \
+    uint64_t t0_, dt_, max_ = 0, c0_, calls_ = 1;                       \
+                                                                        \
+    for ( r_ = 0; r_ < CTL_REPS; r_++ )                                 \
+    {                                                                   \
+        setup;                                                          \
+        c0_ = continuations();                                          \
+        hcalls = 1;                                                     \
+        t0_ = rdtsc_ordered();                                          \
+        body;                                                           \
+        dt_ = rdtsc_ordered() - t0_;                                    \
+        if ( continuations() >= c0_ )                                   \
+            calls_ = hcalls + continuations() - c0_;                    \
+        if ( dt_ > max_ )                                               \
+            max_ = dt_;                                                 \
+        undo;                                                           \
+    }                                                                   \
+    printk("bench-ctl: %s reps=%u max=%llu calls=%llu\n", name,         \
+           CTL_REPS, (unsigned long long)max_,                          \
+           (unsigned long long)calls_);                                 \
+} while ( 0 )
+
+static uint64_t continuations(void)
+{
+    struct xen_rshadow_stats s;
+
+    return rshadow_stats(&s) ? 0 : s.continuations;
+}
+
 static void drain(void)
 {
     static struct xen_rshadow_record r[256];
@@ -136,6 +173,57 @@ static void watched(const char *name, unsigned int steps, bool share)
     drain();
 }
 
+/* Frames of dom0's RAM (128 MiB), above the kernel: the largest range. */
+#define CTL_FIRST  0x1000UL
+#define CTL_FRAMES 0x6000UL
+
+/*
+ * The control operations at their largest here: ENABLE of the biggest
+ * ring, ADD and REMOVE of 24,576 frames (6 calls of RAM checks, shadows
+ * dropped) and of 64 (revoked one frame at a time), READ_TRACE of 8,192
+ * records, RESET of 1,000 ranges, DISABLE.
+ */
+static void control_ops(void)
+{
+    static struct xen_rshadow_record recs[1024];
+    unsigned int nr, i;
+
+    MEASURE_CTL("enable", , rshadow_enable(XEN_RSHADOW_RING_MAX),
+                rshadow_disable());
+    MEASURE_CTL("disable", rshadow_enable(XEN_RSHADOW_RING_MAX),
+                rshadow_disable(), );
+
+    rshadow_enable(XEN_RSHADOW_RING_MAX);
+    MEASURE_CTL("add", ,
+                rshadow_watch(CTL_FIRST, CTL_FRAMES, XEN_RSHADOW_ACCESS_W, 0),
+                rshadow_unwatch(CTL_FIRST, CTL_FRAMES));
+    MEASURE_CTL("remove",
+                rshadow_watch(CTL_FIRST, CTL_FRAMES, XEN_RSHADOW_ACCESS_W, 0),
+                rshadow_unwatch(CTL_FIRST, CTL_FRAMES), );
+    MEASURE_CTL("add-64", ,
+                rshadow_watch(CTL_FIRST, 64, XEN_RSHADOW_ACCESS_W, 0),
+                rshadow_unwatch(CTL_FIRST, 64));
+    MEASURE_CTL("remove-64",
+                rshadow_watch(CTL_FIRST, 64, XEN_RSHADOW_ACCESS_W, 0),
+                rshadow_unwatch(CTL_FIRST, 64), );
+    MEASURE_CTL("reset-1000",
+                for ( i = 0; i < 1000; i++ )
+                    rshadow_watch(CTL_FIRST + 2 * i, 1, XEN_RSHADOW_ACCESS_W, 0),
+                rshadow_reset(), );
+
+    /* 8,192 records (an eighth of the biggest ring), 1,024 per call. */
+    rshadow_watch(virt_to_gfn(watch_pages[0]), 1, XEN_RSHADOW_ACCESS_W, 0);
+    MEASURE_CTL("read-trace-8192",
+                for ( i = 0; i < 8192; i++ )
+                    ACCESS_ONCE(watch_pages[0][0]) = i,
+                hcalls = 0;
+                do {
+                    nr = ARRAY_SIZE(recs);
+                    hcalls++;
+                } while ( !rshadow_read(recs, &nr, NULL) && nr ), );
+    rshadow_disable();
+}
+
 void test_main(void)
 {
     uint32_t a, b, c, d;
@@ -169,5 +257,6 @@ void test_main(void)
     watched("step64", 64, false);
 
     rshadow_disable();
+    control_ops();
     xtf_success(NULL);
 }

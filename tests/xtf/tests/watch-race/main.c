@@ -132,7 +132,12 @@ void test_main(void)
 
     go = true;
     insn = iret_on_a(frame);
+    /* vCPU 1's ADD returned while the fault was held, not after. */
+    rc = added;
     smp_wait(1);
+    if ( rc == -1 )
+        return xtf_error("vCPU 1's ADD missed the held fault: the race "
+                         "was not run\n");
     if ( added )
         return xtf_error("vCPU 1 could not add B: %ld\n", added);
 
