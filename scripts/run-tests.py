@@ -425,12 +425,14 @@ def main():
         if name not in SUITES:
             sys.exit(f"run-tests: unknown suite {name} (have: {', '.join(SUITES)})")
         print(f"== {name} ==", flush=True)
+        suite_start = time.monotonic()
         if name == "build":
             if not SUITES[name]():
                 print("run-tests: the build failed; later suites would only repeat that")
                 break
         else:
             SUITES[name]()
+        print(f"== {name} took {time.monotonic() - suite_start:.0f}s ==", flush=True)
     passed = sum(s == "PASS" for s, _ in results)
     failed = sum(s == "FAIL" for s, _ in results)
     skipped = sum(s == "SKIP" for s, _ in results)
