@@ -31,8 +31,8 @@
  * that carries its version: a library built for another ABI leaves it
  * undefined and Xen's link fails.  rshadow_boot() checks again at run time.
  */
-#define RSHADOW_ABI_VERSION 6
-#define RSHADOW_ABI_SYMBOL  rshadow_abi_v6
+#define RSHADOW_ABI_VERSION 7
+#define RSHADOW_ABI_SYMBOL  rshadow_abi_v7
 
 /* The module's RSHADOW_ABI_VERSION; see above. */
 extern const uint32_t RSHADOW_ABI_SYMBOL;
@@ -99,6 +99,7 @@ struct rshadow_platform {
 #define RSHADOW_RECF_STRADDLE (1u << 1) /* access crosses a page boundary */
 #define RSHADOW_RECF_FAILED   (1u << 2) /* cmpxchg compare failed */
 #define RSHADOW_RECF_EMULATED (1u << 3) /* step completed by Xen: no MTF exit */
+#define RSHADOW_RECF_NATIVE   (1u << 4) /* error: run natively, watch kept */
 
 /* struct rshadow_record.mode: CPU mode, with the CPL in bits 4-5. */
 #define RSHADOW_MODE_REAL   1
@@ -154,7 +155,7 @@ struct rshadow_stats {
     uint64_t records;          /* records written to the rings */
     uint64_t dropped;          /* records dropped because a ring was full */
     uint64_t steps;            /* single-steps recorded */
-    uint64_t errors;           /* watched accesses given up on */
+    uint64_t errors;           /* watched accesses no emulator could do */
     uint64_t watches;          /* ranges currently watched */
     uint64_t watched_frames;   /* frames in those ranges */
     uint64_t fast_faults;      /* watched faults that took the fast path */
@@ -461,6 +462,28 @@ void rshadow_fault_abandon(const struct rshadow_vcpu *vcpu,
  */
 void rshadow_watch_disable(struct rshadow_domain *dom, uint64_t gfn,
                            uint64_t watch_id, struct rshadow_revoke *revoke);
+
+/*
+ * The native run, for a watched access that no emulator can do, instead of
+ * disabling its watch.  With the domain's other vCPUs paused (the shadow
+ * tables are theirs too), rshadow_native_open() opens the fault's frame to
+ * this vCPU alone: until rshadow_native_close(), rshadow_l1_flags() leaves
+ * its entries as they are and rshadow_fault_check() does not take its
+ * faults.  It records an RSHADOW_REC_ERROR of `reason` with
+ * RSHADOW_RECF_NATIVE and returns the steps to arm, the instruction itself
+ * first; or 0 if it opened nothing (the watch changed since the fault, or
+ * RSHADOW_MAX_OPEN frames are open already), recording nothing.
+ * rshadow_native_close() closes every frame `vcpu_id` opened and copies
+ * up to `max` of their gfns to `gfns`, for Xen to hide again; returns how
+ * many it copied.  Both with the paging lock held.
+ */
+#define RSHADOW_MAX_OPEN 4
+uint32_t rshadow_native_open(const struct rshadow_vcpu *vcpu,
+                             const struct rshadow_domain *dom,
+                             const struct rshadow_fault *fault,
+                             uint32_t reason, uint64_t rflags);
+uint32_t rshadow_native_close(const struct rshadow_domain *dom,
+                              uint32_t vcpu_id, uint64_t *gfns, uint32_t max);
 
 /* ---- Stepping (VMX Monitor Trap Flag) ---- */
 

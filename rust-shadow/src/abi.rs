@@ -24,9 +24,9 @@ macro_rules! same_signature {
 // The version symbol the header names is the one the module defines, with
 // the header's type.
 const _: () = {
-    let _: *const u32 = &raw const decl::rshadow_abi_v6;
-    let _: &u32 = &crate::boot::rshadow_abi_v6;
-    assert!(crate::bindings::RSHADOW_ABI_VERSION == 6);
+    let _: *const u32 = &raw const decl::rshadow_abi_v7;
+    let _: &u32 = &crate::boot::rshadow_abi_v7;
+    assert!(crate::bindings::RSHADOW_ABI_VERSION == 7);
 };
 
 same_signature! {
@@ -51,6 +51,8 @@ same_signature! {
     crate::fault::rshadow_watch_disable => rshadow_watch_disable,
     crate::fault::rshadow_emulation_tail => rshadow_emulation_tail,
     crate::fault::rshadow_fault_abandon => rshadow_fault_abandon,
+    crate::fault::rshadow_native_open => rshadow_native_open,
+    crate::fault::rshadow_native_close => rshadow_native_close,
     crate::tail::rshadow_pae_extra => rshadow_pae_extra,
     crate::tail::rshadow_tail_decide => rshadow_tail_decide,
     crate::step::rshadow_step_begin => rshadow_step_begin,

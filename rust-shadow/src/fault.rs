@@ -12,6 +12,9 @@ use crate::xen;
 
 /// The shadow L1 flags for a frame, given those shadow propagation chose.
 pub fn l1_flags(watches: &WatchSet, gfn: u64, flags: u32) -> u32 {
+    if watches.is_open(gfn) {
+        return flags;
+    }
     match watches.lookup(gfn) {
         Some((_, w)) => {
             let a = w.active_access();
@@ -50,6 +53,9 @@ pub fn fault_check(
     pfec: u32,
     fault: &mut rshadow_fault,
 ) -> bool {
+    if watches.is_open(gfn) {
+        return false;
+    }
     let Some((_, w)) = watches.lookup(gfn) else {
         return false;
     };
@@ -275,6 +281,87 @@ pub unsafe extern "C" fn rshadow_fault_abandon(
     }
 }
 
+/// Opens the watched frame of a fault that no emulator can do to its vCPU
+/// for a native run, and records it (see `rshadow_native_open` in the ABI
+/// header).  Returns the steps to arm: the instruction itself, then the
+/// watch's budget; `None` if nothing was opened or recorded.
+pub fn native_open(
+    vcpu: &VcpuState,
+    watches: &mut WatchSet,
+    fault: &rshadow_fault,
+    reason: u32,
+    rflags: u64,
+) -> Option<u32> {
+    // The watch as it stands now: another vCPU may have changed the table
+    // since the fault.
+    let steps = watches
+        .lookup(fault.gfn)
+        .filter(|(_, w)| w.id == fault.watch_id && !w.active_access().is_empty())
+        .map(|(_, w)| w.steps)?;
+    if !watches.open(fault.gfn, vcpu.vcpu_id) {
+        return None;
+    }
+    VcpuStats::bump(&vcpu.stats.watched_faults);
+    VcpuStats::bump(&vcpu.stats.errors);
+    let mut rec = error_record(fault, reason, rflags);
+    rec.flags = b::RSHADOW_RECF_NATIVE as u8;
+    vcpu.record(rec);
+    Some(steps.saturating_add(1))
+}
+
+/// See `rshadow_native_open` in the ABI header.
+///
+/// # Safety
+/// `vcpu` and `dom` are null or initialised blocks, `fault` is readable,
+/// and the caller holds the domain's paging lock.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rshadow_native_open(
+    vcpu: *const rshadow_vcpu,
+    dom: *const rshadow_domain,
+    fault: *const rshadow_fault,
+    reason: u32,
+    rflags: u64,
+) -> u32 {
+    // SAFETY: per the contract.
+    let (Some(v), Some(d), Some(f)) = (
+        unsafe { VcpuState::from_ptr(vcpu) },
+        unsafe { DomainState::from_ptr(dom) },
+        unsafe { fault.as_ref() },
+    ) else {
+        return 0;
+    };
+    // SAFETY: paging lock held, no other reference taken here (contract).
+    native_open(v, unsafe { d.watches_mut() }, f, reason, rflags).unwrap_or(0)
+}
+
+/// See `rshadow_native_close` in the ABI header.
+///
+/// # Safety
+/// `dom` is null or an initialised domain block, `gfns` is null or
+/// writable for `max` entries, and the caller holds the domain's paging
+/// lock.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rshadow_native_close(
+    dom: *const rshadow_domain,
+    vcpu_id: u32,
+    gfns: *mut u64,
+    max: u32,
+) -> u32 {
+    // SAFETY: per the contract.
+    let Some(d) = (unsafe { DomainState::from_ptr(dom) }) else {
+        return 0;
+    };
+    let out: &mut [u64] = if gfns.is_null() {
+        &mut []
+    } else {
+        // SAFETY: per the contract, writable for max entries.
+        unsafe { core::slice::from_raw_parts_mut(gfns, max as usize) }
+    };
+    // SAFETY: paging lock held, no other reference taken here (contract).
+    let n = unsafe { d.watches_mut() }.close(vcpu_id, out);
+    u32::try_from(n).unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(
@@ -368,5 +455,90 @@ mod tests {
             Some((10, 3))
         );
         assert_eq!(watched_frame(&s, &acc(b::RSHADOW_REC_EXEC, 10, 10)), None);
+    }
+
+    #[test]
+    fn open_frames_are_unwatched_until_closed() {
+        let mut s = set(&[(10, 4, Access::READ | Access::WRITE)]);
+        let mut f = rshadow_fault::default();
+        assert!(s.open(11, 1));
+        // Built as if unwatched, and its faults are not ours; the rest of
+        // the range stays hidden.
+        assert_eq!(l1_flags(&s, 11, P | RW), P | RW);
+        assert!(!fault_check(&s, 11, 0, b::RSHADOW_PFEC_WRITE, &mut f));
+        assert_eq!(l1_flags(&s, 12, P | RW), RW);
+        assert!(fault_check(&s, 12, 0, 0, &mut f));
+        // Open again is no new slot; another vCPU's frames stay open when
+        // this one closes.
+        assert!(s.open(11, 1) && s.open(13, 0));
+        let mut out = [0u64; 4];
+        assert_eq!(s.close(1, &mut out), 1);
+        assert_eq!(out[0], 11);
+        assert!(!s.is_open(11) && s.is_open(13));
+        assert_eq!(l1_flags(&s, 11, P | RW), RW);
+        assert_eq!(s.close(0, &mut out), 1);
+        assert!(!s.is_open(13));
+    }
+
+    #[test]
+    fn open_is_bounded_and_close_closes_all() {
+        let mut s = set(&[(10, 16, Access::READ)]);
+        for g in 0..crate::watch::MAX_OPEN as u64 {
+            assert!(s.open(10 + g, 2));
+        }
+        assert!(!s.open(30, 2));
+        assert!(!s.is_open(30));
+        // Fewer slots out than frames open: every frame closes anyway.
+        let mut out = [0u64; 1];
+        assert_eq!(s.close(2, &mut out), 1);
+        assert!((10..26).all(|g| !s.is_open(g)));
+        // clear() closes too.
+        assert!(s.open(10, 0));
+        s.clear();
+        assert!(!s.is_open(10));
+    }
+
+    #[test]
+    fn native_open_records_and_arms_the_instruction_then_the_budget() {
+        use crate::state::testing::Block;
+        let v = Block::new(b::RSHADOW_VCPU_STATE_SIZE);
+        let mut mem = std::vec![rshadow_record::default(); 16];
+        // SAFETY: a zeroed block; mem outlives its use below.
+        unsafe { VcpuState::init(v.as_ptr(), 0, mem.as_mut_ptr(), 16) };
+        // SAFETY: initialised.
+        let vs = unsafe { VcpuState::from_ptr(v.as_ptr()) }.unwrap();
+        let mut s = set(&[(10, 2, Access::WRITE)]);
+        let mut f = rshadow_fault::default();
+        assert!(fault_check(&s, 11, 0x1000, b::RSHADOW_PFEC_WRITE, &mut f));
+        f.rip = 0x4000;
+        assert_eq!(
+            native_open(vs, &mut s, &f, b::RSHADOW_ERR_EVENT, 2),
+            Some(4)
+        );
+        assert!(s.is_open(11));
+        let mut out = [rshadow_record::default()];
+        vs.ring().peek_at(0, &mut out);
+        assert_eq!(u32::from(out[0].kind), b::RSHADOW_REC_ERROR);
+        assert_eq!(u32::from(out[0].flags), b::RSHADOW_RECF_NATIVE);
+        assert_eq!(u32::from(out[0].extra), b::RSHADOW_ERR_EVENT);
+        assert_eq!(
+            (out[0].gfn, out[0].linear, out[0].rip),
+            (11, 0x1000, 0x4000)
+        );
+        // A watch removed (or replaced) since the fault opens nothing.
+        s.close(0, &mut []);
+        s.remove(10, 2).unwrap();
+        assert_eq!(native_open(vs, &mut s, &f, b::RSHADOW_ERR_EVENT, 2), None);
+        s.add(Watch {
+            first: 10,
+            last: 11,
+            access: Access::WRITE,
+            steps: 3,
+            disabled: false,
+            id: 0,
+        })
+        .unwrap();
+        assert_eq!(native_open(vs, &mut s, &f, b::RSHADOW_ERR_EVENT, 2), None);
+        assert_eq!(vs.ring().len(), 1);
     }
 }

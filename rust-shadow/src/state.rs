@@ -52,7 +52,8 @@ pub struct VcpuStats {
     pub dropped: AtomicU64,
     /// Step records.
     pub steps: AtomicU64,
-    /// Watched accesses given up on.
+    /// Watched accesses no emulator could do: given up on, or run
+    /// natively.
     pub errors: AtomicU64,
     /// Watched faults that took Xen's fast path.
     pub fast_faults: AtomicU64,

@@ -22,6 +22,10 @@ use crate::errno::{CtlResult, Errno};
 /// Most ranges one domain may watch.
 pub const MAX_WATCHES: usize = bindings::RSHADOW_MAX_WATCHES as usize;
 
+/// Most frames open at once for a native run (see [`WatchSet::open`]):
+/// enough for one instruction's code, data and stack, each straddling.
+pub const MAX_OPEN: usize = bindings::RSHADOW_MAX_OPEN as usize;
+
 /// Bits in the filter, as a power of two: a bit per frame up to 4 GiB.
 const FILTER_ORDER: u32 = 20;
 const FILTER_BITS: usize = 1 << FILTER_ORDER;
@@ -108,6 +112,9 @@ pub struct WatchSet {
     last_id: u64,
     ranges: [Watch; MAX_WATCHES],
     filter: [u64; FILTER_WORDS],
+    /// Watched frames open to one vCPU for a native run: `(gfn, vCPU)`.
+    open: [(u64, u32); MAX_OPEN],
+    open_len: usize,
 }
 
 impl Default for WatchSet {
@@ -126,6 +133,8 @@ impl WatchSet {
             last_id: 0,
             ranges: [Watch::EMPTY; MAX_WATCHES],
             filter: [0; FILTER_WORDS],
+            open: [(0, 0); MAX_OPEN],
+            open_len: 0,
         }
     }
 
@@ -294,10 +303,66 @@ impl WatchSet {
         Some(w)
     }
 
-    /// Removes every range.
+    /// Opens watched frame `gfn` to vCPU `vcpu` for a native run: until
+    /// [`WatchSet::close`], its shadow entries are built as if unwatched
+    /// and its faults are not watched ones.  The caller has paused the
+    /// domain's other vCPUs, which share the shadow tables.  False if the
+    /// set is full (nothing changes); true if opened, or open already.
+    pub fn open(&mut self, gfn: u64, vcpu: u32) -> bool {
+        if self.is_open(gfn) {
+            return true;
+        }
+        match self.open.get_mut(self.open_len) {
+            Some(slot) => {
+                *slot = (gfn, vcpu);
+                self.open_len = self.open_len.saturating_add(1);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether `gfn` is open for a native run.
+    #[inline]
+    pub fn is_open(&self, gfn: u64) -> bool {
+        self.open_len != 0
+            && self
+                .open
+                .get(..self.open_len)
+                .is_some_and(|o| o.iter().any(|&(g, _)| g == gfn))
+    }
+
+    /// Closes the frames `vcpu` opened, copying up to `out.len()` of them
+    /// to `out` (the caller hides them again); returns how many it copied.
+    /// All of them close, copied or not.
+    pub fn close(&mut self, vcpu: u32, out: &mut [u64]) -> usize {
+        let mut kept = 0;
+        let mut copied = 0;
+        for i in 0..self.open_len {
+            let Some(&(gfn, owner)) = self.open.get(i) else {
+                break;
+            };
+            if owner == vcpu {
+                if let Some(o) = out.get_mut(copied) {
+                    *o = gfn;
+                    copied = copied.saturating_add(1);
+                }
+            } else {
+                if let Some(slot) = self.open.get_mut(kept) {
+                    *slot = (gfn, owner);
+                }
+                kept = kept.saturating_add(1);
+            }
+        }
+        self.open_len = kept;
+        copied
+    }
+
+    /// Removes every range, and closes every open frame.
     pub fn clear(&mut self) {
         self.len = 0;
         self.exec = 0;
+        self.open_len = 0;
         // In place: the filter is too big for Xen's stack.
         self.filter.fill(0);
     }
