@@ -12,13 +12,14 @@
  *    effect (the next `int $0x40` reaches the new handler);
  *  - watched for reads (or reads and writes): the CPU's gate read faults
  *    during delivery, which nothing can emulate.  A hardware exception
- *    (#UD, #PF) is pending re-injection then, so sh_page_fault() abandons
- *    the access (error record XEN_RSHADOW_ERR_EVENT).  A software one
- *    (int3, `int n`) is not re-injected, it is re-executed: Xen emulates
- *    the instruction, x86_emulate() returns the software event, which the
- *    shadow tail does not inject, so it is XEN_RSHADOW_ERR_UNHANDLEABLE.
- *    Either way there is exactly one error record, the watch is disabled
- *    (listed so), and the guest's retry delivers the event once, natively.
+ *    (#UD, #PF) is pending re-injection then (XEN_RSHADOW_ERR_EVENT); a
+ *    software one (int3, `int n`) is re-executed, and x86_emulate()
+ *    returns the software event, which the shadow tail does not inject
+ *    (XEN_RSHADOW_ERR_UNHANDLEABLE).  Either way the delivery runs
+ *    natively, the IDT's frame opened to the vCPU for one step: one error
+ *    record with XEN_RSHADOW_REC_NATIVE, then only the steps of its
+ *    window; the event is delivered once; the watch stays on, so the same
+ *    event again is recorded again.
  */
 #include <xtf.h>
 #include <xtf/rshadow.h>
@@ -64,34 +65,44 @@ static uint32_t watch_flags(void)
 }
 
 /*
- * Exactly one error record for the event at `rip`, whose gate read
- * faulted, and the watch disabled.
+ * The event at `rip`, whose gate read faulted, ran natively: its error
+ * record first, flagged XEN_RSHADOW_REC_NATIVE, then only steps; the watch
+ * still on, `nth` such events since it was set.
  */
-static void expect_degraded(const char *what, unsigned long rip,
-                            unsigned int vec, unsigned int reason)
+static void expect_native(const char *what, unsigned long rip,
+                          unsigned int vec, unsigned int reason,
+                          unsigned int nth)
 {
     struct xen_rshadow_stats s;
     const struct xen_rshadow_record *r = &recs[0];
+    unsigned int i;
 
     nr = rshadow_read_all(recs, ARRAY_SIZE(recs));
-    if ( nr != 1 || r->kind != XEN_RSHADOW_REC_ERROR || r->extra != reason ||
-         r->rip != rip || r->gfn != idt_gfn() || r->linear < gate(vec) ||
+    if ( nr < 1 || r->kind != XEN_RSHADOW_REC_ERROR || r->extra != reason ||
+         !(r->flags & XEN_RSHADOW_REC_NATIVE) || r->rip != rip ||
+         r->gfn != idt_gfn() || r->linear < gate(vec) ||
          r->linear >= gate(vec) + GATE_SIZE )
     {
-        xtf_failure("%s: expected one error record (reason %u, rip %#lx, gate %#lx), got %u\n",
+        xtf_failure("%s: expected a native error record (reason %u, rip %#lx, gate %#lx) first, got %u records\n",
                     what, reason, rip, gate(vec), nr);
         rshadow_dump(recs, nr);
     }
-    if ( watch_flags() != XEN_RSHADOW_WATCH_DISABLED )
-        xtf_failure("%s: watch flags %#x, expected disabled\n", what,
+    for ( i = 1; i < nr; i++ )
+        if ( recs[i].kind != XEN_RSHADOW_REC_STEP )
+        {
+            xtf_failure("%s: record %u is not a step\n", what, i);
+            rshadow_dump(recs, nr);
+            break;
+        }
+    if ( watch_flags() != 0 )
+        xtf_failure("%s: watch flags %#x, expected it on\n", what,
                     watch_flags());
-    if ( rshadow_stats(&s) || s.watched_faults != 1 || s.errors != 1 ||
-         s.emulated != 0 || s.records != 1 || s.dropped != 0 )
-        xtf_failure("%s: stats faults %llu errors %llu emulated %llu records %llu\n",
+    if ( rshadow_stats(&s) || s.watched_faults != nth || s.errors != nth ||
+         s.emulated != 0 || s.dropped != 0 )
+        xtf_failure("%s: stats faults %llu errors %llu emulated %llu, expected %u errors\n",
                     what, (unsigned long long)s.watched_faults,
                     (unsigned long long)s.errors,
-                    (unsigned long long)s.emulated,
-                    (unsigned long long)s.records);
+                    (unsigned long long)s.emulated, nth);
 }
 
 static bool count_only(struct cpu_regs *regs)
@@ -240,25 +251,25 @@ static void test_read_watch(unsigned int access)
 
     watch_idt(access);
     rip = do_int3();
-    expect_degraded("int3", rip, X86_EXC_BP, XEN_RSHADOW_ERR_UNHANDLEABLE);
-    /* Disabled: the next events are native and unrecorded. */
-    do_int3();
-    do_ud2();
-    nr = rshadow_read_all(recs, ARRAY_SIZE(recs));
-    if ( nr )
-        xtf_failure("%s: %u records after the watch was disabled\n", what, nr);
+    expect_native("int3", rip, X86_EXC_BP, XEN_RSHADOW_ERR_UNHANDLEABLE, 1);
+    /* Still watched: the same event again is seen again. */
+    rip = do_int3();
+    expect_native("int3 again", rip, X86_EXC_BP,
+                  XEN_RSHADOW_ERR_UNHANDLEABLE, 2);
 
     watch_idt(access);
     rip = do_ud2();
-    expect_degraded("#UD", rip, X86_EXC_UD, XEN_RSHADOW_ERR_EVENT);
+    expect_native("#UD", rip, X86_EXC_UD, XEN_RSHADOW_ERR_EVENT, 1);
+    rip = do_ud2();
+    expect_native("#UD again", rip, X86_EXC_UD, XEN_RSHADOW_ERR_EVENT, 2);
 
     watch_idt(access);
     rip = do_pf();
-    expect_degraded("#PF", rip, X86_EXC_PF, XEN_RSHADOW_ERR_EVENT);
+    expect_native("#PF", rip, X86_EXC_PF, XEN_RSHADOW_ERR_EVENT, 1);
 
     watch_idt(access);
     rip = do_int40(0x40);
-    expect_degraded("int $0x40", rip, 0x40, XEN_RSHADOW_ERR_UNHANDLEABLE);
+    expect_native("int $0x40", rip, 0x40, XEN_RSHADOW_ERR_UNHANDLEABLE, 1);
 }
 
 void test_main(void)

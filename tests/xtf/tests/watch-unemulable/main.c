@@ -19,8 +19,10 @@
  * error, the watch is still listed as on, and it records the next access.
  *
  * `xsave`, which Xen 4.17's x86_emulate() does not know at all, is the
- * case neither emulator can do: there the documented last resort holds,
- * one error record and the watch disabled (where the CPU offers xsave:
+ * case neither emulator can do: it runs natively, the page opened to the
+ * vCPU for one step, recorded as one error flagged XEN_RSHADOW_REC_NATIVE
+ * and then only the step; the watch stays on and records the next store
+ * (where the CPU offers xsave:
  * Bochs's tigerlake; QEMU's qemu64 has none, and Xen does not boot on it
  * with +xsave).
  */
@@ -188,7 +190,7 @@ static void test_fxsave(void)
 
 #define X86_CR4_OSXSAVE 0x00040000
 
-/* Neither emulator: the last resort, one error record, the watch off. */
+/* Neither emulator: a native run, and the watch stays on. */
 static void test_xsave(void)
 {
     uint8_t *dst = &page[2048];     /* 64-byte aligned */
@@ -218,19 +220,33 @@ static void test_xsave(void)
     if ( dst[0] != 0x7f || dst[1] != 0x03 )
         xtf_failure("xsave stored FCW %#x, expected 0x37f\n",
                     dst[0] | (dst[1] << 8));
-    if ( nr != 1 || recs[0].kind != XEN_RSHADOW_REC_ERROR ||
-         recs[0].extra != XEN_RSHADOW_ERR_UNHANDLEABLE || recs[0].rip != insn )
+    if ( nr < 1 || recs[0].kind != XEN_RSHADOW_REC_ERROR ||
+         recs[0].extra != XEN_RSHADOW_ERR_UNHANDLEABLE ||
+         !(recs[0].flags & XEN_RSHADOW_REC_NATIVE) || recs[0].rip != insn ||
+         (nr > 1 && recs[1].kind != XEN_RSHADOW_REC_STEP) || nr > 2 )
     {
-        xtf_failure("xsave: expected one error record at %#lx, got %u\n",
+        xtf_failure("xsave: expected a native error record at %#lx, then at most its step, got %u\n",
                     insn, nr);
         dump();
     }
-    if ( rshadow_list(&w, &n, 0, NULL) || n != 1 ||
-         w.flags != XEN_RSHADOW_WATCH_DISABLED )
-        xtf_failure("xsave: the watch is not listed as disabled\n");
+    if ( rshadow_list(&w, &n, 0, NULL) || n != 1 || w.flags != 0 )
+        xtf_failure("xsave: the watch is not listed as on\n");
     if ( rshadow_stats(&s) || s.errors != 1 )
         xtf_failure("xsave: %llu errors counted\n",
                     (unsigned long long)s.errors);
+
+    /* Still watched: the next store is emulated and recorded. */
+    asm volatile ("1: movb $0x5a, %[dst]\n\t"
+                  "mov $1b, %[insn]"
+                  : [dst] "=m" (dst[8]), [insn] "=r" (insn) :: "memory");
+    take_records();
+    if ( dst[8] != 0x5a || nr != 1 || recs[0].kind != XEN_RSHADOW_REC_WRITE ||
+         recs[0].rip != insn || recs[0].value != 0x5a )
+    {
+        xtf_failure("xsave: the store after it: %u records, value %#x\n",
+                    nr, dst[8]);
+        dump();
+    }
 }
 
 void test_main(void)
