@@ -36,6 +36,18 @@ BUILD ?= $(TOP)/build
 NPROC ?= $(shell nproc)
 export BUILD
 
+# Xen's objects go through ccache where it is installed (make setup does):
+# make test builds Xen five times (patched, debug, stock, default, and
+# check-series' prefixes), and most objects are the same in all of them.
+# The cache lives in build/, shared between trees by their relative paths.
+ifneq ($(wildcard /usr/lib/ccache/gcc),)
+export PATH := /usr/lib/ccache:$(PATH)
+export CCACHE_DIR ?= $(BUILD)/ccache
+export CCACHE_BASEDIR := $(BUILD)
+export CCACHE_NOHASHDIR := 1
+export CCACHE_MAXSIZE ?= 4G
+endif
+
 # One directory of trees per Xen source, so switching XEN_SRC never mixes
 # objects from two sources.
 ifdef XEN_SRC

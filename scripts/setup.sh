@@ -7,7 +7,7 @@
 set -eu
 
 APT_PACKAGES="
-    bc bison build-essential ca-certificates clang cpio curl debootstrap
+    bc bison build-essential ca-certificates ccache clang cpio curl debootstrap
     dpkg-dev flex gawk git grub-common grub-pc-bin libclang-dev llvm make
     gdb mmdebstrap mtools python3 qemu-system-x86 valgrind xorriso xz-utils
 "

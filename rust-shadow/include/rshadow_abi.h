@@ -449,7 +449,8 @@ int32_t rshadow_pae_extra(const struct rshadow_tail_in *in, uint32_t *actions);
 
 /*
  * A watched fault that cannot be emulated at all (an event is being
- * delivered): records an error and says so; Xen then disables the watch.
+ * delivered) and cannot run natively either (rshadow_native_open() opened
+ * nothing): records an error and says so; Xen then disables the watch.
  */
 void rshadow_fault_abandon(const struct rshadow_vcpu *vcpu,
                            const struct rshadow_fault *fault, uint32_t reason,

@@ -22,16 +22,18 @@
 //! raises reaches the guest, as it would natively (x86_emulate() models
 //! the instruction, so what it raises is architectural: #DE, #UD, #NM,
 //! #MF, #XM, #AC, #GP, #SS, #PF, #BR), and the watch stays on; and when it
-//! cannot be emulated at all the watch is disabled so that the guest can
-//! retry natively (the documented last resort).  "At all": what the shadow
-//! emulator gives up on, Xen's glue emulates again with its HVM emulator
-//! before coming here, and this tail hears only how that went.
+//! cannot be emulated at all, it fails here, and the watch is disabled so
+//! that the guest can retry natively (the last resort).  "At all": what the
+//! shadow emulator gives up on, Xen's glue emulates again with its HVM
+//! emulator; what that cannot do either, the glue runs natively, its frame
+//! opened to the vCPU for one step ([`crate::fault::native_open`]), and
+//! this tail is reached only when that could not be done.
 //!
 //! A software event (`int n`, `int3`, `into`, `int1`) is not injected: the
 //! shadow code emulates one only when delivering it touched a watched
 //! frame (the IDT or the handler's stack), and injecting it repeats that
-//! delivery, which Xen cannot emulate.  It degrades instead, and the
-//! guest's retry delivers it natively.
+//! delivery, which Xen cannot emulate.  The glue runs it natively, as
+//! above; failing that it degrades here.
 
 use crate::bindings::{self as b, rshadow_tail_in};
 

@@ -42,6 +42,7 @@ pub const RECF_VALUE: u8 = 1 << 0;
 pub const RECF_STRADDLE: u8 = 1 << 1;
 pub const RECF_FAILED: u8 = 1 << 2;
 pub const RECF_EMULATED: u8 = 1 << 3;
+pub const RECF_NATIVE: u8 = 1 << 4;
 
 pub const ERR_UNHANDLEABLE: u16 = 1;
 pub const ERR_EVENT: u16 = 2;

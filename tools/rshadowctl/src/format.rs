@@ -92,6 +92,7 @@ pub fn flag_names(flags: u8) -> Vec<&'static str> {
         (abi::RECF_STRADDLE, "straddle"),
         (abi::RECF_FAILED, "cmpxchg-failed"),
         (abi::RECF_EMULATED, "completed-by-xen"),
+        (abi::RECF_NATIVE, "ran-natively"),
     ] {
         if flags & bit != 0 {
             v.push(name);
@@ -195,13 +196,18 @@ pub fn record_text(r: &Record, insn: Option<&Insn>, sym: Option<&str>) -> String
             r.extra, r.rip, sym
         ),
         abi::REC_ERROR => format!(
-            "v{} #{} ERROR {} at rip {:#x}, linear {:#x} (gfn {:#x}): the watch is disabled\n    {:#x}{}  {}",
+            "v{} #{} ERROR {} at rip {:#x}, linear {:#x} (gfn {:#x}): {}\n    {:#x}{}  {}",
             r.vcpu,
             r.seq,
             error_name(r.extra),
             r.rip,
             r.linear,
             r.gfn,
+            if r.flags & abi::RECF_NATIVE != 0 {
+                "ran natively, the watch stays on"
+            } else {
+                "the watch is disabled"
+            },
             r.rip,
             sym,
             insn_text(insn)
@@ -418,7 +424,17 @@ mod tests {
             ..write_rec()
         };
         assert!(record_text(&e, None, None).contains("ERROR unhandleable"));
+        assert!(record_text(&e, None, None).contains("the watch is disabled"));
         assert_eq!(record_json(&e, None, None)["error"], "unhandleable");
+        // Run natively: the watch stays on, and the flag says so.
+        let n = Record {
+            flags: abi::RECF_NATIVE,
+            ..e
+        };
+        let t = record_text(&n, None, None);
+        assert!(t.contains("ran natively, the watch stays on"), "{t}");
+        assert!(!t.contains("disabled"), "{t}");
+        assert_eq!(record_json(&n, None, None)["flags"][0], "ran-natively");
         assert_eq!(error_name(abi::ERR_EVENT), "during-event-delivery");
         assert_eq!(error_name(abi::ERR_EXCEPTION), "exception");
         assert_eq!(kind_name(99), "unknown");

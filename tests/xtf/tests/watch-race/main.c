@@ -6,16 +6,19 @@
  *
  * The fault path finds the watch under the paging lock, drops the lock
  * while the instruction is emulated, and takes it again to record the
- * access and, when x86_emulate() gave up, to switch that watch off.  The
- * debug build's rshadow-race-delay-ms holds that window open for 500 ms.
+ * access or, when no emulator could do it, to open that watch's frame for
+ * a native run.  The debug build's rshadow-race-delay-ms holds that window
+ * open for 500 ms.
  *
  * vCPU 0 runs an iret whose frame is on page A, watched for reads: the
  * one instruction neither of Xen 4.17's emulators does outside real mode,
- * so its watch is switched off (the last resort).  While its fault is
+ * so it runs natively, A's frame opened for one step.  While its fault is
  * held, vCPU 1 adds a watch on page B, whose frame is lower: B now sorts
  * before A in the table, and takes the index the fault found A at.
- * Afterwards A must be the watch switched off, with its error record, and
- * B must still be on and still record.
+ * Afterwards there must be one error record for A, flagged as run
+ * natively; and A and B must both still be on and still record (a run
+ * that opened or switched off the watch at A's old index would have
+ * taken B).
  */
 #include <xtf.h>
 #include <xtf/rshadow.h>
@@ -149,18 +152,31 @@ void test_main(void)
     {
         rshadow_print_record(&r[i]);
         if ( r[i].kind == XEN_RSHADOW_REC_ERROR && r[i].rip == insn &&
-             r[i].gfn == virt_to_gfn(pages[1]) )
+             r[i].gfn == virt_to_gfn(pages[1]) &&
+             (r[i].flags & XEN_RSHADOW_REC_NATIVE) )
             errors++;
+        else if ( r[i].kind == XEN_RSHADOW_REC_ERROR )
+            return xtf_failure("an error record not for A's native run\n");
     }
-    printk("  A flags %#x, B flags %#x, %u error records for A\n",
+    printk("  A flags %#x, B flags %#x, %u native runs for A\n",
            fa, fb, errors);
-    if ( !(fa & XEN_RSHADOW_WATCH_DISABLED) )
-        return xtf_failure("A, whose access failed, is still on\n");
+    if ( fa )
+        return xtf_failure("A, which ran natively, was switched off (flags %#x)\n",
+                           fa);
     if ( fb )
         return xtf_failure("B, added meanwhile, was switched off (flags %#x)\n",
                            fb);
     if ( errors != 1 )
-        return xtf_failure("%u error records for A, expected 1\n", errors);
+        return xtf_failure("%u native error records for A, expected 1\n",
+                           errors);
+
+    /* A is hidden again: its next read is recorded. */
+    (void)ACCESS_ONCE(pages[1][8]);
+    nr = ARRAY_SIZE(r);
+    if ( rshadow_read(r, &nr, NULL) || nr != 1 ||
+         r[0].kind != XEN_RSHADOW_REC_READ ||
+         r[0].gfn != virt_to_gfn(pages[1]) )
+        return xtf_failure("A recorded %u records, not its read\n", nr);
 
     /* B still records. */
     pages[0][8] = 1;
