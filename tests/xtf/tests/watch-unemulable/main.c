@@ -25,14 +25,36 @@
  * (where the CPU offers xsave:
  * Bochs's tigerlake; QEMU's qemu64 has none, and Xen does not boot on it
  * with +xsave).
+ *
+ * `iret` outside real mode is the other, on every CPU.  Run 20 times
+ * through a frame at the start of a page watched for reads, with
+ * interrupts on and the local APIC timer ticking every 20 microseconds
+ * (the ticks' handlers push below the frame, on the unwatched page before
+ * it), each iret is exactly one native run: one error record at the iret,
+ * never a second for the same iret.  A tick is nearly always due by the
+ * time the iret's fault is handled; it must wait until the iret ran (on
+ * SVM the iret, which would show TF, runs without it, and on VMX the
+ * window may have yielded to the tick), or its handler runs with the
+ * frame open, the run ends, and the iret faults again.  The ticks keep
+ * coming.
  */
 #include <xtf.h>
 #include <xtf/rshadow.h>
+#include <xtf/timer.h>
 #include <arch/x86/asm.h>
+
+#ifdef __x86_64__
+# define CODE_SEL GDT_CS64
+#else
+# define CODE_SEL GDT_CS32
+#endif
 
 const char test_title[] = "Instructions the shadow emulator cannot do, watched";
 
 static uint8_t page[PAGE_SIZE] __page_bss;
+
+/* The iret's stack: [1] is watched, [0] takes the ticks' frames. */
+static uint8_t iret_stack[2][PAGE_SIZE] __page_bss;
 
 struct __attribute__((__packed__)) desc_ptr {
     uint16_t limit;
@@ -249,6 +271,108 @@ static void test_xsave(void)
     }
 }
 
+/* Where the iret on the page returns to. */
+extern const char unemul_iret_ret[];
+
+/* An iret through a frame on the page; returns the iret's address. */
+static unsigned long iret_on_page(unsigned long *frame)
+{
+    unsigned long insn;
+
+    asm volatile (
+#ifdef __x86_64__
+                  "mov %%rsp, %%rbx\n\t"
+                  "mov %[f], %%rsp\n\t"
+                  "1: iretq\n\t"
+#else
+                  "mov %%esp, %%ebx\n\t"
+                  "mov %[f], %%esp\n\t"
+                  "1: iret\n\t"
+#endif
+                  ".globl unemul_iret_ret\n"
+                  "unemul_iret_ret:\n\t"
+#ifdef __x86_64__
+                  "mov %%rbx, %%rsp\n\t"
+#else
+                  "mov %%ebx, %%esp\n\t"
+#endif
+                  "mov $1b, %[insn]"
+                  : [insn] "=r" (insn) : [f] "r" (frame) : "bx", "memory");
+    return insn;
+}
+
+#define IRETS 20
+#define IRET_TICK_NS 20000
+
+/* Neither emulator, on any CPU: one native run per iret, ticks or not. */
+static void test_iret(void)
+{
+#ifdef __x86_64__
+    static uint8_t stack[256] __aligned(16);
+#endif
+    unsigned long *frame = (unsigned long *)&iret_stack[1][0];
+    unsigned long insn = 0, ticks;
+    unsigned int i, j, runs, others;
+    uint32_t a, b, c, d;
+
+    frame[0] = (unsigned long)unemul_iret_ret;
+    frame[1] = CODE_SEL;
+    asm volatile ("pushf; pop %0" : "=r" (frame[2]));
+    /*
+     * Interrupts are on at the iret, off after it until %esp is off the
+     * page (a 32-bit iret keeps it there): a tick's handler's own iret on
+     * the watched page would be a native run too, each slower than a tick
+     * on Bochs, so that the ticks would never let the test go on.
+     */
+    frame[2] &= ~X86_EFLAGS_IF;
+#ifdef __x86_64__
+    frame[3] = (unsigned long)&stack[sizeof(stack)];
+    frame[4] = GDT_DS;
+#endif
+
+    if ( !timer_start(IRET_TICK_NS) )
+        return xtf_error("iret: no x2APIC timer\n");
+    rshadow_watch_only(virt_to_gfn(iret_stack[1]), XEN_RSHADOW_ACCESS_R, 0,
+                       "the iret's frame");
+    ticks = timer_ticks;
+    asm volatile ("sti; nop");
+    for ( i = 0; i < IRETS; i++ )
+    {
+        insn = iret_on_page(frame);
+        asm volatile ("sti; nop");
+        take_records();
+        for ( j = 0, runs = 0, others = 0; j < nr; j++ )
+        {
+            if ( recs[j].kind != XEN_RSHADOW_REC_ERROR )
+                continue;
+            if ( recs[j].rip == insn &&
+                 recs[j].extra == XEN_RSHADOW_ERR_UNHANDLEABLE &&
+                 (recs[j].flags & XEN_RSHADOW_REC_NATIVE) )
+                runs++;
+            else
+                others++;
+        }
+        if ( runs != 1 || others )
+        {
+            asm volatile ("cli");
+            timer_stop();
+            xtf_failure("iret %u: %u native runs recorded, expected 1, and %u other errors\n",
+                        i, runs, others);
+            return dump();
+        }
+    }
+    /* The ticks still come (cpuid: Bochs interrupts only on exits). */
+    for ( j = 0; j < 100000 && timer_ticks - ticks < 3; j++ )
+        cpuid(0, &a, &b, &c, &d);
+    asm volatile ("cli");
+    timer_stop();
+    printk("  iret: %u native runs, %lu ticks meanwhile\n", IRETS,
+           timer_ticks - ticks);
+    if ( timer_ticks - ticks < 3 )
+        xtf_failure("iret: %lu ticks with the timer on\n",
+                    timer_ticks - ticks);
+}
+
 void test_main(void)
 {
     rshadow_require();
@@ -260,6 +384,7 @@ void test_main(void)
     test_sgdt();
     test_fxsave();
     test_xsave();
+    test_iret();
 
     rshadow_disable();
     xtf_success(NULL);
