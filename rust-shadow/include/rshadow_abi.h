@@ -113,6 +113,7 @@ struct rshadow_platform {
 #define RSHADOW_ERR_UNHANDLEABLE  1 /* neither of Xen's emulators could */
 #define RSHADOW_ERR_EVENT         2 /* access during event delivery */
 #define RSHADOW_ERR_EXCEPTION     3 /* emulation raised an unexpected event */
+#define RSHADOW_ERR_BREAKPOINT    4 /* the guest has a data breakpoint on */
 
 /*
  * One trace record: 64 bytes, identical in layout to the public struct

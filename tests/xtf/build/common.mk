@@ -32,7 +32,8 @@ FW_SOURCES := arch/x86/head.S arch/x86/entry.S arch/x86/pagetables.S \
               arch/x86/hypercall_page.S arch/x86/traps.c arch/x86/user.S \
               arch/x86/hypercall.c common/console.c common/lib.c \
               common/report.c common/rshadow.c common/setup.c \
-              common/smp.c common/timer.c common/user.c common/xenmem.c
+              common/smp.c common/timer.c common/user.c common/xenmem.c \
+              common/diff.c
 FW_OBJS = $(patsubst %,$(XTF_OUT)/.fw/$(1)/%.o,$(basename $(FW_SOURCES)))
 
 endif

@@ -47,6 +47,7 @@ pub const RECF_NATIVE: u8 = 1 << 4;
 pub const ERR_UNHANDLEABLE: u16 = 1;
 pub const ERR_EVENT: u16 = 2;
 pub const ERR_EXCEPTION: u16 = 3;
+pub const ERR_BREAKPOINT: u16 = 4;
 
 /// `XEN_DOMCTL_RSHADOW_OP_*`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -81,6 +81,7 @@ pub fn error_name(extra: u16) -> &'static str {
         abi::ERR_UNHANDLEABLE => "unhandleable",
         abi::ERR_EVENT => "during-event-delivery",
         abi::ERR_EXCEPTION => "exception",
+        abi::ERR_BREAKPOINT => "guest-data-breakpoint",
         _ => "unknown",
     }
 }
@@ -437,6 +438,7 @@ mod tests {
         assert_eq!(record_json(&n, None, None)["flags"][0], "ran-natively");
         assert_eq!(error_name(abi::ERR_EVENT), "during-event-delivery");
         assert_eq!(error_name(abi::ERR_EXCEPTION), "exception");
+        assert_eq!(error_name(abi::ERR_BREAKPOINT), "guest-data-breakpoint");
         assert_eq!(kind_name(99), "unknown");
         let y = Record {
             kind: abi::REC_YIELD,

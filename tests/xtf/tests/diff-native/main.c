@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/**
+ * @file tests/diff-native/main.c
+ * @brief Watched or not, the guest cannot tell: each case run unwatched,
+ *        watched, and watched with steps must end the same (xtf/diff.h).
+ *
+ * diff_mem's page 1 is the watched one; the cases reach into the pages
+ * around it.  The classes:
+ *  - accesses that straddle from the watched page into a page that faults
+ *    (not present, read-only): mov, rep stos, rep movs, lock cmpxchg,
+ *    movs, a load; the registers, memory, CR2 and error code must be
+ *    native, no write recorded that never happened, no error;
+ *  - wide and unusual accesses: cmpxchg16b (64-bit), movnti, clflush,
+ *    enter/leave, push/pop and call/ret on a watched stack, and iret
+ *    through one (run natively by design);
+ *  - an exception a few instructions after a watched access, inside the
+ *    window: the frame (RIP, error code, EFLAGS without a hidden TF);
+ *  - the guest's own TF across a watched access: every #DB, with RIP and
+ *    DR6; `mov ss` (an interrupt shadow) before a watched access, with
+ *    and without TF;
+ *  - the guest's own data breakpoints (DR0) on a watched address.
+ */
+#include <xtf.h>
+#include <xtf/diff.h>
+#include <xtf/rshadow.h>
+
+const char test_title[] = "Watched and unwatched runs, compared";
+
+#ifdef __x86_64__
+# define AX "%rax"
+# define BX "%rbx"
+# define CX "%rcx"
+# define DX "%rdx"
+# define SI "%rsi"
+# define DI "%rdi"
+# define SP "%rsp"
+# define BP "%rbp"
+# define W "q"
+#else
+# define AX "%eax"
+# define BX "%ebx"
+# define CX "%ecx"
+# define DX "%edx"
+# define SI "%esi"
+# define DI "%edi"
+# define SP "%esp"
+# define BP "%ebp"
+# define W "l"
+#endif
+
+/* Page p's byte off, as an assembler expression. */
+#define M(p, off) "diff_mem+" #p "*4096+" #off
+
+#define R XEN_RSHADOW_ACCESS_R
+#define WR XEN_RSHADOW_ACCESS_W
+#define RW (XEN_RSHADOW_ACCESS_R | XEN_RSHADOW_ACCESS_W)
+
+static void page2_absent(void) { diff_map(2, false, true); }
+static void page2_readonly(void) { diff_map(2, true, false); }
+
+/* ---- Straddling into a page that faults ---------------------------- */
+
+DIFF_CODE(c_mov_straddle, "movl $0x11223344, " M(1, 4094) "\n\tret");
+DIFF_CODE(c_load_straddle, "movl " M(1, 4094) ", %eax\n\tret");
+DIFF_CODE(c_stos_straddle, "rep stosb\n\tret");
+DIFF_CODE(c_movs_straddle, "rep movsb\n\tret");
+DIFF_CODE(c_movsl_straddle, "movsl\n\tret");
+DIFF_CODE(c_cmpxchg_straddle,
+          "lock cmpxchgl %ebx, " M(1, 4094) "\n\tret");
+
+/* ---- Wide and unusual accesses -------------------------------------- */
+
+#ifdef __x86_64__
+/* rdx:rax against the pattern at page 1 + 0x40, then against itself. */
+DIFF_CODE(c_cmpxchg16b,
+          "lock cmpxchg16b " M(1, 0x40) "\n\t"
+          "lock cmpxchg16b " M(1, 0x40) "\n\tret");
+#endif
+DIFF_CODE(c_movnti, "movnti " AX ", " M(1, 0x80) "\n\tsfence\n\tret");
+DIFF_CODE(c_clflush, "clflush " M(1, 0xc0) "\n\t"
+          "mov " M(1, 0xc0) ", %eax\n\tret");
+/* The stack moved onto the watched page, and back. */
+#define ON_PAGE1_STACK(body)                                            \
+    "mov " SP ", " BX "\n\t"                                            \
+    "mov $" M(1, 2048) ", " SP "\n\t"                                   \
+    body "\n\t"                                                         \
+    "mov " BX ", " SP "\n\tret"
+DIFF_CODE(c_enter_leave, ON_PAGE1_STACK("enter $24, $0\n\t"
+                                        "mov" W " $5, -8(" BP ")\n\t"
+                                        "leave"));
+DIFF_CODE(c_enter_nested, ON_PAGE1_STACK("mov " SP ", " BP "\n\t"
+                                         "enter $8, $2\n\t"
+                                         "leave"));
+DIFF_CODE(c_push_pop, ON_PAGE1_STACK("push " SI "\n\t"
+                                     "push" W " " M(0, 8) "\n\t"
+                                     "pushf\n\t"
+                                     "pop " CX "\n\t"
+                                     "pop " DX "\n\t"
+                                     "pop " AX));
+DIFF_CODE(c_call_ret, ON_PAGE1_STACK("call 1f\n\t"
+                                     "jmp 2f\n"
+                                     "1: ret\n"
+                                     "2:"));
+#ifdef __x86_64__
+DIFF_CODE(c_iret_stack, ON_PAGE1_STACK("mov %ss, %eax\n\t"
+                                       "push %rax\n\t"
+                                       "lea -8(%rbx), %rax\n\t"
+                                       "push %rax\n\t"
+                                       "pushf\n\t"
+                                       "mov %cs, %eax\n\t"
+                                       "push %rax\n\t"
+                                       "push $1f\n\t"
+                                       "iretq\n"
+                                       "1: add $8, %rsp"));
+#else
+DIFF_CODE(c_iret_stack, ON_PAGE1_STACK("pushf\n\t"
+                                       "push %cs\n\t"
+                                       "push $1f\n\t"
+                                       "iret\n"
+                                       "1:"));
+#endif
+
+/* ---- Exceptions inside the window ----------------------------------- */
+
+DIFF_CODE(c_div0_after, "movl $7, " M(1, 0x100) "\n\t"
+          "xor %ecx, %ecx\n\tmov $1, %eax\n\txor %edx, %edx\n\t"
+          "divl %ecx\n\tret");
+DIFF_CODE(c_ud2_after, "movl $7, " M(1, 0x100) "\n\tnop\n\tud2\n\tret");
+DIFF_CODE(c_int3_after, "movl $7, " M(1, 0x100) "\n\tnop\n\tint3\n\tret");
+DIFF_CODE(c_pf_after, "movl $7, " M(1, 0x100) "\n\t"
+          "movl $1, " M(2, 16) "\n\tret");
+DIFF_CODE(c_div0_watched, "divl " M(1, 0x200) "\n\tret");
+DIFF_CODE(c_nm_after, "movl $7, " M(1, 0x100) "\n\tnop\n\tfninit\n\tret");
+
+static void ts_on(void) { write_cr0(read_cr0() | X86_CR0_TS); }
+static void ts_off(void) { asm volatile ("clts"); }
+
+/* ---- The guest's own TF, interrupt shadows ------------------------- */
+
+DIFF_CODE(c_tf_write, "movl $9, " M(1, 0x140) "\n\tnop\n\t"
+          "addl $1, " M(1, 0x140) "\n\tnop\n\tret");
+DIFF_CODE(c_mov_ss, "mov %ss, %eax\n\tmov %eax, %ss\n\t"
+          "movl $3, " M(1, 0x180) "\n\tnop\n\tret");
+DIFF_CODE(c_mov_ss_mem, "mov %ss, " M(1, 0x1c0) "\n\t"
+          "mov " M(1, 0x1c0) ", %ss\n\tnop\n\tnop\n\tret");
+DIFF_CODE(c_sti_write, "sti\n\tmovl $3, " M(1, 0x180) "\n\tcli\n\tret");
+
+/* ---- The guest's own data breakpoints ------------------------------- */
+
+/* DR7: L0, with R/W0 and LEN0 as given (LEN 3: four bytes). */
+#define DR7_L0(rw) (X86_DR7_DEFAULT | 1u | ((rw) << 16) | (3u << 18))
+
+static void bp_write_on_page1(void)
+{
+    write_dr0(DIFF_VA(1, 0x240));
+    write_dr7(DR7_L0(1));
+}
+
+static void bp_rw_on_page1(void)
+{
+    write_dr0(DIFF_VA(1, 0x240));
+    write_dr7(DR7_L0(3));
+}
+
+static void bp_rw_on_ss_operand(void)
+{
+    write_dr0(DIFF_VA(1, 0x1c0));
+    write_dr7(DR7_L0(3));
+}
+
+static void bp_off(void)
+{
+    write_dr7(X86_DR7_DEFAULT);
+    write_dr0(0);
+}
+
+DIFF_CODE(c_bp_store, "movl $1, " M(1, 0x240) "\n\tnop\n\tret");
+DIFF_CODE(c_bp_load, "movl " M(1, 0x240) ", %eax\n\tnop\n\tret");
+DIFF_CODE(c_bp_rep_movs, "rep movsb\n\tnop\n\tret");
+
+#define TF X86_EFLAGS_TF
+
+static const struct diff_case cases[] = {
+    /* Straddling into a page that faults. */
+    { "mov, into absent", c_mov_straddle, {}, WR, 0, page2_absent },
+    { "mov, into read-only", c_mov_straddle, {}, WR, 0, page2_readonly },
+    { "load, into absent", c_load_straddle, {}, R, 0, page2_absent },
+    { "rep stosb, into absent", c_stos_straddle,
+      { .ax = 0xab, .cx = 16, .di = DIFF_VA(1, 4090) }, WR, 0,
+      page2_absent },
+    { "rep movsb, dst read-only", c_movs_straddle,
+      { .cx = 8, .si = DIFF_VA(0, 64), .di = DIFF_VA(1, 4092) }, WR, 0,
+      page2_readonly },
+    { "movsl, dst absent", c_movsl_straddle,
+      { .si = DIFF_VA(0, 64), .di = DIFF_VA(1, 4094) }, WR, 0,
+      page2_absent },
+    { "movsl, src absent", c_movsl_straddle,
+      { .si = DIFF_VA(1, 4094), .di = DIFF_VA(0, 64) }, R, 0,
+      page2_absent },
+    { "lock cmpxchg, read-only", c_cmpxchg_straddle,
+      { .ax = 0x12345678, .bx = 0x55aa55aa }, RW, 0, page2_readonly },
+
+    /* Wide and unusual accesses. */
+#ifdef __x86_64__
+    { "cmpxchg16b", c_cmpxchg16b,
+      { .ax = 0x1111, .dx = 0x2222, .bx = 0x3333, .cx = 0x4444 }, RW,
+      DIFF_REWRITES },
+#endif
+    { "movnti", c_movnti, { .ax = (unsigned long)0x0123456789abcdefULL }, WR },
+    { "clflush", c_clflush, {}, RW },
+    { "enter/leave on the page", c_enter_leave, { .bp = 0x1234 }, RW,
+      DIFF_REWRITES },
+    { "enter with nesting", c_enter_nested, {}, RW, DIFF_REWRITES },
+    { "push/pop on the page", c_push_pop, { .si = 0x5a5a }, RW,
+      DIFF_REWRITES },
+    { "call/ret on the page", c_call_ret, {}, RW },
+    { "iret on the page", c_iret_stack, {}, RW, DIFF_NATIVE },
+
+    /* Exceptions inside the window. */
+    { "#DE after a write", c_div0_after, {}, WR },
+    { "#UD after a write", c_ud2_after, {}, WR },
+    { "#BP after a write", c_int3_after, {}, WR },
+    { "#PF after a write", c_pf_after, {}, WR, 0, page2_absent },
+    { "#NM after a write", c_nm_after, {}, WR, 0, ts_on, ts_off },
+    { "#DE from the watched page", c_div0_watched, { .ax = 1 }, R,
+      0, NULL },
+
+    /* The guest's TF, interrupt shadows. */
+    { "TF over writes", c_tf_write, { .flags = TF }, RW, DIFF_REWRITES },
+    { "mov ss, then a write", c_mov_ss, {}, WR },
+    { "mov ss, then a write, TF", c_mov_ss, { .flags = TF }, WR },
+    { "mov ss from the page, TF", c_mov_ss_mem, { .flags = TF }, RW },
+    { "sti, then a write", c_sti_write, {}, WR },
+
+    /*
+     * The guest's own data breakpoints: no emulator raises them, so with
+     * one enabled a watched access runs natively (an error record,
+     * XEN_RSHADOW_ERR_BREAKPOINT, flagged native).
+     */
+    { "DR0 on a store", c_bp_store, {}, WR, DIFF_NATIVE, bp_write_on_page1,
+      bp_off },
+    { "DR0 on a load", c_bp_load, {}, R, DIFF_NATIVE, bp_rw_on_page1,
+      bp_off },
+    { "DR0 on a store, TF", c_bp_store, { .flags = TF }, WR, DIFF_NATIVE,
+      bp_write_on_page1, bp_off },
+    { "DR0 on rep movsb", c_bp_rep_movs,
+      { .cx = 8, .si = DIFF_VA(0, 64), .di = DIFF_VA(1, 0x23c) }, WR,
+      DIFF_NATIVE, bp_write_on_page1, bp_off },
+    { "DR0 on the mov ss operand", c_mov_ss_mem, {}, RW,
+      DIFF_NATIVE | DIFF_KNOWN_AMD, bp_rw_on_ss_operand, bp_off,
+      "SVM: Xen emulates mov ss to keep TF hidden, and its emulator "
+      "raises no data breakpoint" },
+};
+
+void test_main(void)
+{
+    unsigned int bad;
+
+    rshadow_require();
+    if ( rshadow_enable(64) )
+        return xtf_error("cannot enable rust-shadow\n");
+
+    bad = diff_run_all(cases, ARRAY_SIZE(cases), 8);
+    rshadow_disable();
+    if ( bad )
+        return xtf_failure("%u of %u cases differ\n", bad,
+                           (unsigned int)ARRAY_SIZE(cases));
+    xtf_success(NULL);
+}
