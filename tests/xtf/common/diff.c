@@ -3,6 +3,7 @@
 #include <xtf.h>
 #include <xtf/diff.h>
 #include <xtf/rshadow.h>
+#include <xtf/user.h>
 
 uint8_t diff_mem[DIFF_PAGES][PAGE_SIZE] __page_bss;
 
@@ -17,11 +18,28 @@ struct diff_outcome {
     unsigned long dr6;
 };
 
-/* The trampoline's interface (below): in, out, the code, the stack. */
-struct diff_regs diff_in, diff_out;
-void (*diff_code)(void);
+/*
+ * The trampolines' interface (below): in, out and the code, on a page of
+ * their own that user runs map for CPL3 (the layout is the assembly's);
+ * and the stack pointer to return on.
+ */
+struct diff_io {
+    struct diff_regs in, out;
+    void (*code)(void);
+};
+static union {
+    struct diff_io io;
+    uint8_t page[PAGE_SIZE];
+} diff_io_page __page_bss __used;
+#define diff_in (diff_io_page.io.in)
+#define diff_out (diff_io_page.io.out)
+#define diff_code (diff_io_page.io.code)
+BUILD_BUG_ON(offsetof(struct diff_io, out) != sizeof(struct diff_regs));
+BUILD_BUG_ON(offsetof(struct diff_io, code) != 2 * sizeof(struct diff_regs));
+
 unsigned long diff_saved_sp;
 void diff_enter(void);
+unsigned long diff_user_enter(unsigned long);
 extern const char diff_exit[];
 
 static struct diff_outcome *cur;
@@ -32,93 +50,120 @@ static uint8_t snap[3][DIFF_PAGES][PAGE_SIZE];
  * loads diff_in, calls diff_code, and stores the registers and flags it
  * ended with in diff_out, TF cleared before returning.  An exception that
  * ends the run resumes at diff_exit, on the saved stack.
+ *
+ * diff_user_enter() does the same at CPL3 (exec_user() calls it, in user
+ * text): exec_user_return restores the callee-saved registers, and an
+ * exception that ends the run goes there too (user_abort()).
  */
 #ifdef __x86_64__
+#define DIFF_IN  "diff_io_page(%rip)"
+#define DIFF_OUT "diff_io_page+128(%rip)"
+#define DIFF_CODE_PTR "diff_io_page+256(%rip)"
+#define DIFF_RUN                                \
+     "lea " DIFF_IN ", %rax\n\t"                \
+     "pushq 120(%rax)\n\t"                      \
+     "mov 8(%rax), %rbx\n\t"                    \
+     "mov 16(%rax), %rcx\n\t"                   \
+     "mov 24(%rax), %rdx\n\t"                   \
+     "mov 32(%rax), %rsi\n\t"                   \
+     "mov 40(%rax), %rdi\n\t"                   \
+     "mov 48(%rax), %rbp\n\t"                   \
+     "mov 56(%rax), %r8\n\t"                    \
+     "mov 64(%rax), %r9\n\t"                    \
+     "mov 72(%rax), %r10\n\t"                   \
+     "mov 80(%rax), %r11\n\t"                   \
+     "mov 88(%rax), %r12\n\t"                   \
+     "mov 96(%rax), %r13\n\t"                   \
+     "mov 104(%rax), %r14\n\t"                  \
+     "mov 112(%rax), %r15\n\t"                  \
+     "mov 0(%rax), %rax\n\t"                    \
+     "popfq\n\t"                                \
+     "call *" DIFF_CODE_PTR "\n\t"              \
+     "pushfq\n\t"                               \
+     "push %rax\n\t"                            \
+     "lea " DIFF_OUT ", %rax\n\t"               \
+     "mov %rbx, 8(%rax)\n\t"                    \
+     "mov %rcx, 16(%rax)\n\t"                   \
+     "mov %rdx, 24(%rax)\n\t"                   \
+     "mov %rsi, 32(%rax)\n\t"                   \
+     "mov %rdi, 40(%rax)\n\t"                   \
+     "mov %rbp, 48(%rax)\n\t"                   \
+     "mov %r8, 56(%rax)\n\t"                    \
+     "mov %r9, 64(%rax)\n\t"                    \
+     "mov %r10, 72(%rax)\n\t"                   \
+     "mov %r11, 80(%rax)\n\t"                   \
+     "mov %r12, 88(%rax)\n\t"                   \
+     "mov %r13, 96(%rax)\n\t"                   \
+     "mov %r14, 104(%rax)\n\t"                  \
+     "mov %r15, 112(%rax)\n\t"                  \
+     "popq 0(%rax)\n\t"                         \
+     "popq 120(%rax)\n\t"                       \
+     "pushq $2\n\t"                             \
+     "popfq\n\t"
+BUILD_BUG_ON(sizeof(struct diff_regs) != 128);
+
 asm (".pushsection .text\n\t"
      ".globl diff_enter\n"
      "diff_enter:\n\t"
      "push %rbx; push %rbp; push %r12; push %r13; push %r14; push %r15\n\t"
      "mov %rsp, diff_saved_sp(%rip)\n\t"
-     "lea diff_in(%rip), %rax\n\t"
-     "pushq 120(%rax)\n\t"
-     "mov 8(%rax), %rbx\n\t"
-     "mov 16(%rax), %rcx\n\t"
-     "mov 24(%rax), %rdx\n\t"
-     "mov 32(%rax), %rsi\n\t"
-     "mov 40(%rax), %rdi\n\t"
-     "mov 48(%rax), %rbp\n\t"
-     "mov 56(%rax), %r8\n\t"
-     "mov 64(%rax), %r9\n\t"
-     "mov 72(%rax), %r10\n\t"
-     "mov 80(%rax), %r11\n\t"
-     "mov 88(%rax), %r12\n\t"
-     "mov 96(%rax), %r13\n\t"
-     "mov 104(%rax), %r14\n\t"
-     "mov 112(%rax), %r15\n\t"
-     "mov 0(%rax), %rax\n\t"
-     "popfq\n\t"
-     "call *diff_code(%rip)\n\t"
-     "pushfq\n\t"
-     "push %rax\n\t"
-     "lea diff_out(%rip), %rax\n\t"
-     "mov %rbx, 8(%rax)\n\t"
-     "mov %rcx, 16(%rax)\n\t"
-     "mov %rdx, 24(%rax)\n\t"
-     "mov %rsi, 32(%rax)\n\t"
-     "mov %rdi, 40(%rax)\n\t"
-     "mov %rbp, 48(%rax)\n\t"
-     "mov %r8, 56(%rax)\n\t"
-     "mov %r9, 64(%rax)\n\t"
-     "mov %r10, 72(%rax)\n\t"
-     "mov %r11, 80(%rax)\n\t"
-     "mov %r12, 88(%rax)\n\t"
-     "mov %r13, 96(%rax)\n\t"
-     "mov %r14, 104(%rax)\n\t"
-     "mov %r15, 112(%rax)\n\t"
-     "popq 0(%rax)\n\t"
-     "popq 120(%rax)\n\t"
-     "pushq $2\n\t"
-     "popfq\n\t"
+     DIFF_RUN
      ".globl diff_exit\n"
      "diff_exit:\n\t"
      "mov diff_saved_sp(%rip), %rsp\n\t"
      "pop %r15; pop %r14; pop %r13; pop %r12; pop %rbp; pop %rbx\n\t"
      "ret\n\t"
+     ".popsection\n\t"
+     ".pushsection .user.text, \"ax\", @progbits\n\t"
+     ".globl diff_user_enter\n"
+     "diff_user_enter:\n\t"
+     DIFF_RUN
+     "ret\n\t"
      ".popsection");
 #else
+#define DIFF_RUN                                \
+     "mov $diff_io_page, %eax\n\t"              \
+     "pushl 28(%eax)\n\t"                       \
+     "mov 4(%eax), %ebx\n\t"                    \
+     "mov 8(%eax), %ecx\n\t"                    \
+     "mov 12(%eax), %edx\n\t"                   \
+     "mov 16(%eax), %esi\n\t"                   \
+     "mov 20(%eax), %edi\n\t"                   \
+     "mov 24(%eax), %ebp\n\t"                   \
+     "mov 0(%eax), %eax\n\t"                    \
+     "popfl\n\t"                                \
+     "call *diff_io_page+64\n\t"                \
+     "pushfl\n\t"                               \
+     "push %eax\n\t"                            \
+     "mov $diff_io_page+32, %eax\n\t"           \
+     "mov %ebx, 4(%eax)\n\t"                    \
+     "mov %ecx, 8(%eax)\n\t"                    \
+     "mov %edx, 12(%eax)\n\t"                   \
+     "mov %esi, 16(%eax)\n\t"                   \
+     "mov %edi, 20(%eax)\n\t"                   \
+     "mov %ebp, 24(%eax)\n\t"                   \
+     "popl 0(%eax)\n\t"                         \
+     "popl 28(%eax)\n\t"                        \
+     "pushl $2\n\t"                             \
+     "popfl\n\t"
+BUILD_BUG_ON(sizeof(struct diff_regs) != 32);
+
 asm (".pushsection .text\n\t"
      ".globl diff_enter\n"
      "diff_enter:\n\t"
      "push %ebx; push %ebp; push %esi; push %edi\n\t"
      "mov %esp, diff_saved_sp\n\t"
-     "mov $diff_in, %eax\n\t"
-     "pushl 28(%eax)\n\t"
-     "mov 4(%eax), %ebx\n\t"
-     "mov 8(%eax), %ecx\n\t"
-     "mov 12(%eax), %edx\n\t"
-     "mov 16(%eax), %esi\n\t"
-     "mov 20(%eax), %edi\n\t"
-     "mov 24(%eax), %ebp\n\t"
-     "mov 0(%eax), %eax\n\t"
-     "popfl\n\t"
-     "call *diff_code\n\t"
-     "pushfl\n\t"
-     "push %eax\n\t"
-     "mov $diff_out, %eax\n\t"
-     "mov %ebx, 4(%eax)\n\t"
-     "mov %ecx, 8(%eax)\n\t"
-     "mov %edx, 12(%eax)\n\t"
-     "mov %esi, 16(%eax)\n\t"
-     "mov %edi, 20(%eax)\n\t"
-     "mov %ebp, 24(%eax)\n\t"
-     "popl 0(%eax)\n\t"
-     "popl 28(%eax)\n\t"
-     "pushl $2\n\t"
-     "popfl\n\t"
+     DIFF_RUN
      ".globl diff_exit\n"
      "diff_exit:\n\t"
      "mov diff_saved_sp, %esp\n\t"
      "pop %edi; pop %esi; pop %ebp; pop %ebx\n\t"
+     "ret\n\t"
+     ".popsection\n\t"
+     ".pushsection .user.text, \"ax\", @progbits\n\t"
+     ".globl diff_user_enter\n"
+     "diff_user_enter:\n\t"
+     DIFF_RUN
      "ret\n\t"
      ".popsection");
 #endif
@@ -153,9 +198,16 @@ static bool end_hook(struct cpu_regs *regs)
     o->r8 = regs->r8; o->r9 = regs->r9; o->r10 = regs->r10;
     o->r11 = regs->r11; o->r12 = regs->r12; o->r13 = regs->r13;
     o->r14 = regs->r14; o->r15 = regs->r15;
-    regs->sp = diff_saved_sp;
 #endif
     o->flags = regs->flags;
+
+    /* At CPL3: back to exec_user(), which says the run did not return. */
+    if ( user_abort(regs) )
+        return true;
+
+#ifdef __x86_64__
+    regs->sp = diff_saved_sp;
+#endif
     regs->ip = (unsigned long)diff_exit;
     regs->flags &= ~(X86_EFLAGS_TF | X86_EFLAGS_IF);
     return true;
@@ -185,6 +237,25 @@ void diff_map(unsigned int p, bool present, bool writable)
     invlpg(diff_mem[p]);
 }
 
+/*
+ * For a user run: diff_mem and the trampoline's page are mapped for CPL3
+ * only while it runs, so that the harness never touches a user page (SMAP).
+ */
+static void user_pages(bool user)
+{
+    unsigned int p;
+
+    for ( p = 0; p < DIFF_PAGES; p++ )
+        set_user_page(diff_mem[p], user);
+    set_user_page(&diff_io_page, user);
+}
+
+/* What reset_mem() fills byte i of page p with. */
+static uint8_t pattern(unsigned int p, unsigned int i)
+{
+    return i * 7 + p * 31 + 3;
+}
+
 static void reset_mem(void)
 {
     unsigned int p, i;
@@ -193,7 +264,7 @@ static void reset_mem(void)
     {
         diff_map(p, true, true);
         for ( i = 0; i < PAGE_SIZE; i++ )
-            diff_mem[p][i] = (uint8_t)(i * 7 + p * 31 + 3);
+            diff_mem[p][i] = pattern(p, i);
     }
 }
 
@@ -234,9 +305,16 @@ static void run_once(const struct diff_case *c, struct diff_outcome *o,
     diff_in.flags &= ~X86_EFLAGS_IF;
     diff_code = c->code;
     asm volatile ("cli");
+    if ( c->flags & DIFF_USER )
+        user_pages(true);
     hooks(true);
-    diff_enter();
+    if ( c->flags & DIFF_USER )
+        exec_user(diff_user_enter, 0, NULL);
+    else
+        diff_enter();
     hooks(false);
+    if ( c->flags & DIFF_USER )
+        user_pages(false);
     if ( !o->fault )
         o->regs = diff_out;
     o->dr6 = read_dr6();
@@ -341,6 +419,7 @@ static bool tracer_ok(const struct diff_case *c, const char *how,
     unsigned int nr = tr.nr, i, accesses = 0;
     uint32_t wf = tr.watch_flags;
     uint64_t errors = tr.after.errors - tr.before.errors;
+    bool native_run = false;
 
     if ( wf )
     {
@@ -356,7 +435,10 @@ static bool tracer_ok(const struct diff_case *c, const char *how,
         if ( x->kind == XEN_RSHADOW_REC_ERROR )
         {
             if ( (c->flags & DIFF_NATIVE) && (x->flags & XEN_RSHADOW_REC_NATIVE) )
+            {
+                native_run = true;
                 continue;
+            }
             diff_note("%s, %s: an error record (reason %u) at %#lx\n",
                         c->name, how, x->extra, (unsigned long)x->rip);
             rshadow_dump(r, nr);
@@ -385,6 +467,32 @@ static bool tracer_ok(const struct diff_case *c, const char *how,
             }
         }
     }
+    /*
+     * Every byte of the watched page that the run changed is in a
+     * recorded write (unless records were dropped, or it ran natively).
+     */
+    if ( !native_run && tr.after.dropped == tr.before.dropped )
+        for ( i = 0; i < PAGE_SIZE; i++ )
+        {
+            unsigned long va = DIFF_VA(DIFF_WATCHED, i);
+            unsigned int j;
+
+            if ( diff_mem[DIFF_WATCHED][i] == pattern(DIFF_WATCHED, i) )
+                continue;
+            for ( j = 0; j < nr; j++ )
+                if ( (r[j].kind == XEN_RSHADOW_REC_WRITE ||
+                      r[j].kind == XEN_RSHADOW_REC_RMW) &&
+                     va >= r[j].linear && va - r[j].linear < r[j].size )
+                    break;
+            if ( j == nr )
+            {
+                diff_note("%s, %s: diff_mem[%u][%#x] written, and no write recorded\n",
+                          c->name, how, DIFF_WATCHED, i);
+                rshadow_dump(r, nr);
+                return false;
+            }
+        }
+
     if ( errors && !(c->flags & DIFF_NATIVE) )
     {
         diff_note("%s, %s: %llu errors counted\n", c->name, how,
@@ -442,11 +550,24 @@ static bool on_amd(void)
     return b == 0x68747541; /* "Auth" of AuthenticAMD */
 }
 
+/* QEMU's TCG names itself in the brand string, which Xen passes on. */
+static bool on_qemu(void)
+{
+    uint32_t brand[4];
+
+    cpuid(0x80000000, &brand[0], &brand[1], &brand[2], &brand[3]);
+    if ( brand[0] < 0x80000002 )
+        return false;
+    cpuid(0x80000002, &brand[0], &brand[1], &brand[2], &brand[3]);
+    return !memcmp(brand, "QEMU", 4);
+}
+
 /* Whether c's documented difference applies on this CPU. */
 static bool known_here(const struct diff_case *c)
 {
     return c->known &&
-           (c->flags & (on_amd() ? DIFF_KNOWN_AMD : DIFF_KNOWN_INTEL));
+           ((c->flags & (on_amd() ? DIFF_KNOWN_AMD : DIFF_KNOWN_INTEL)) ||
+            ((c->flags & DIFF_KNOWN_QEMU) && on_qemu()));
 }
 
 unsigned int diff_run_all(const struct diff_case *cases, unsigned int nr,

@@ -12,8 +12,9 @@
  *  - DR6 at the end;
  *  - the whole of diff_mem;
  * and the tracer must have switched nothing off: no error recorded (unless
- * the case runs natively by design), the watch still on, and every write
- * it recorded to diff_mem really made (the value there at the end).
+ * the case runs natively by design), the watch still on, every write it
+ * recorded to diff_mem really made (the value there at the end), and every
+ * byte of the watched page that changed covered by a recorded write.
  * The first difference is printed by name and fails the test, unless the
  * case documents it (`known`).
  *
@@ -23,6 +24,10 @@
  * with a fixed pattern and mapped present and writable before every run;
  * the case's setup() may then change that (a page made not present, a
  * breakpoint set), and its cleanup() undoes what setup() did.
+ *
+ * A DIFF_USER case runs at CPL3 (exec_user()), its code in user text, with
+ * diff_mem mapped for user mode during the run only; an exception that
+ * ends it is reported with the user frame.
  */
 #ifndef XTF_DIFF_H
 #define XTF_DIFF_H
@@ -51,6 +56,10 @@ struct diff_regs {
 #define DIFF_NO_ACCESS  (1u << 2) /* may not touch the watched page at all */
 #define DIFF_KNOWN_AMD   (1u << 3) /* `known` applies on AMD (SVM) */
 #define DIFF_KNOWN_INTEL (1u << 4) /* `known` applies on Intel (VMX) */
+#define DIFF_KNOWN_QEMU  (1u << 6) /* `known` applies on QEMU's TCG: the
+                                     platform deviates from the manuals */
+#define DIFF_USER       (1u << 5) /* runs at CPL3: code from DIFF_USER_CODE(),
+                                     diff_mem mapped for user mode */
 
 struct diff_case {
     const char *name;
@@ -70,14 +79,19 @@ struct diff_case {
 };
 
 /* Defines the function name(void) from assembly; it must end in ret. */
-#define DIFF_CODE(name, body)                                           \
+#define DIFF_CODE_IN(section, name, body)                               \
     void name(void);                                                    \
-    asm (".pushsection .text\n\t"                                       \
+    asm (".pushsection " section "\n\t"                                 \
          ".type " #name ", @function\n"                                 \
          #name ":\n\t"                                                  \
          body "\n\t"                                                    \
          ".size " #name ", . - " #name "\n\t"                           \
          ".popsection")
+#define DIFF_CODE(name, body) DIFF_CODE_IN(".text", name, body)
+
+/* The same in user text, for a DIFF_USER case. */
+#define DIFF_USER_CODE(name, body)                                      \
+    DIFF_CODE_IN(".user.text, \"ax\", @progbits", name, body)
 
 /* The address of byte off of diff_mem's page p, for a case's registers. */
 #define DIFF_VA(p, off) ((unsigned long)&diff_mem[p][off])

@@ -18,11 +18,18 @@
  *  - the guest's own TF across a watched access: every #DB, with RIP and
  *    DR6; `mov ss` (an interrupt shadow) before a watched access, with
  *    and without TF;
- *  - the guest's own data breakpoints (DR0) on a watched address.
+ *  - the guest's own data breakpoints (DR0) on a watched address;
+ *  - what an SVM window emulates to keep TF hidden (pushf, popf, iret,
+ *    int3, int n, into, syscall, sysenter), at CPL3 and across a page
+ *    boundary.
+ *
+ * SMEP and SMAP are on where the CPU has them (TEST-CPU-FEATURES asks
+ * QEMU for both; Bochs's tigerlake has them).
  */
 #include <xtf.h>
 #include <xtf/diff.h>
 #include <xtf/rshadow.h>
+#include <xtf/user.h>
 
 const char test_title[] = "Watched and unwatched runs, compared";
 
@@ -93,8 +100,6 @@ DIFF_CODE(c_enter_nested, ON_PAGE1_STACK("mov " SP ", " BP "\n\t"
                                          "leave"));
 DIFF_CODE(c_push_pop, ON_PAGE1_STACK("push " SI "\n\t"
                                      "push" W " " M(0, 8) "\n\t"
-                                     "pushf\n\t"
-                                     "pop " CX "\n\t"
                                      "pop " DX "\n\t"
                                      "pop " AX));
 DIFF_CODE(c_call_ret, ON_PAGE1_STACK("call 1f\n\t"
@@ -120,6 +125,23 @@ DIFF_CODE(c_iret_stack, ON_PAGE1_STACK("pushf\n\t"
                                        "1:"));
 #endif
 
+/*
+ * Accesses Xen makes for the guest outside a shadow fault: pushf and popf,
+ * emulated on SVM to keep TF hidden, through Xen's own mapping of the
+ * stack; rep insb from a port Xen emulates (0xcfc, PCI configuration data
+ * through vPCI, reading all ones while 0xcf8 holds no address), whose
+ * emulation writes the buffer the same way, on both vendors.  From a port
+ * the test's dom0 owns (0x84, no device), the instruction runs at the CPU,
+ * faulting on the watched page; no emulator does port input, so each
+ * iteration runs natively.
+ */
+DIFF_CODE(c_pushf_stack, ON_PAGE1_STACK("movl $5, " M(1, 0x300) "\n\t"
+                                        "pushf\n\t"
+                                        "push " SI "\n\t"
+                                        "popf\n\t"
+                                        "pop " CX));
+DIFF_CODE(c_rep_insb, "rep insb\n\tret");
+
 /* ---- Exceptions inside the window ----------------------------------- */
 
 DIFF_CODE(c_div0_after, "movl $7, " M(1, 0x100) "\n\t"
@@ -131,6 +153,12 @@ DIFF_CODE(c_pf_after, "movl $7, " M(1, 0x100) "\n\t"
           "movl $1, " M(2, 16) "\n\tret");
 DIFF_CODE(c_div0_watched, "divl " M(1, 0x200) "\n\tret");
 DIFF_CODE(c_nm_after, "movl $7, " M(1, 0x100) "\n\tnop\n\tfninit\n\tret");
+
+/* PCI configuration address: none (bit 31 clear). */
+static void cf8_clear(void)
+{
+    asm volatile ("outl %0, %w1" :: "a" (0), "Nd" (0xcf8));
+}
 
 static void ts_on(void) { write_cr0(read_cr0() | X86_CR0_TS); }
 static void ts_off(void) { asm volatile ("clts"); }
@@ -178,7 +206,80 @@ DIFF_CODE(c_bp_store, "movl $1, " M(1, 0x240) "\n\tnop\n\tret");
 DIFF_CODE(c_bp_load, "movl " M(1, 0x240) ", %eax\n\tnop\n\tret");
 DIFF_CODE(c_bp_rep_movs, "rep movsb\n\tnop\n\tret");
 
+/* ---- What a window emulates to hide TF, and where it reads it ------- */
+
+/*
+ * On SVM a window emulates the instructions that would show or change TF
+ * (pushf, popf, iret, int n, int3, into, syscall, sysenter, mov/pop ss).
+ * It must recognise them with the guest's rights (user code under SMEP),
+ * across a page boundary, and emulate them as the CPU would run them at
+ * that privilege: a DPL0 gate refuses int3 and int n from CPL3 (#GP), and
+ * popf at CPL3 changes neither IF nor IOPL.
+ */
+#define BOUNDARY_DS_PUSHF                                               \
+    "jmp 2f\n\t"                                                        \
+    ".balign 4096\n\t"                                                  \
+    ".skip 4095\n"                                                      \
+    "2:\t.byte 0x3e\n\t" /* ds: the prefix ends one page... */          \
+    "pushf\n\t"           /* ...pushf starts the next */                \
+    "pop " AX "\n\t"
+
+DIFF_CODE(c_pushf_boundary, "movl $5, " M(1, 0x300) "\n\t"
+          BOUNDARY_DS_PUSHF "ret");
+DIFF_USER_CODE(u_pushf_boundary, "movl $5, " M(1, 0x300) "\n\t"
+               BOUNDARY_DS_PUSHF "ret");
+DIFF_USER_CODE(u_pushf, "movl $5, " M(1, 0x300) "\n\t"
+               "pushf\n\tpop " AX "\n\tret");
+DIFF_USER_CODE(u_popf_tf, "movl $5, " M(1, 0x300) "\n\t"
+               "pushf\n\tpop " AX "\n\t"
+               "or $0x100, " AX "\n\t"
+               "push " AX "\n\tpopf\n\tnop\n\t"
+               "pushf\n\tpop " BX "\n\t"
+               "push " AX "\n\tpopf\n\tret");
+/* IF and IOPL 3 asked for: ignored at CPL3 with IOPL 0. */
+DIFF_USER_CODE(u_popf_iopl, "movl $5, " M(1, 0x300) "\n\t"
+               "pushf\n\tpop " AX "\n\t"
+               "or $0x3200, " AX "\n\t"
+               "push " AX "\n\tpopf\n\t"
+               "pushf\n\tpop " BX "\n\tret");
+DIFF_USER_CODE(u_int3, "movl $5, " M(1, 0x300) "\n\tnop\n\tint3\n\tret");
+DIFF_USER_CODE(u_int_n, "movl $5, " M(1, 0x300) "\n\tnop\n\t"
+               "int $0x21\n\tret");
+DIFF_USER_CODE(u_sysenter, "movl $5, " M(1, 0x300) "\n\tnop\n\t"
+               "sysenter\n\tret");
+#ifdef __x86_64__
+DIFF_USER_CODE(u_syscall, "movl $5, " M(1, 0x300) "\n\tnop\n\t"
+               "syscall\n\tret");
+DIFF_USER_CODE(u_iret, "movl $5, " M(1, 0x300) "\n\t"
+               "mov %ss, %eax\n\tpush %rax\n\t"
+               "lea 8(%rsp), %rax\n\tpush %rax\n\t"
+               "pushf\n\t"
+               "mov %cs, %eax\n\tpush %rax\n\t"
+               "push $1f\n\tiretq\n"
+               "1:\tret");
+#else
+DIFF_USER_CODE(u_into, "movl $5, " M(1, 0x300) "\n\t"
+               "mov $0x7f, %al\n\tadd $1, %al\n\tinto\n\tret");
+DIFF_USER_CODE(u_iret, "movl $5, " M(1, 0x300) "\n\t"
+               "pushf\n\tpush %cs\n\tpush $1f\n\tiret\n"
+               "1:\tret");
+#endif
+
 #define TF X86_EFLAGS_TF
+#define USER DIFF_USER
+
+/*
+ * A platform's deviation: from a 64-bit IDT, QEMU's TCG gives the #GP of
+ * a gate's DPL check the error code vector x 16 + 2; the SDM and APM say
+ * vector x 8 + 2, as Xen's emulator does when a window emulates the int.
+ */
+#ifdef __x86_64__
+# define KNOWN_GATE_EC DIFF_KNOWN_QEMU
+#else
+# define KNOWN_GATE_EC 0
+#endif
+#define GATE_EC "QEMU's TCG reports a 64-bit gate's #GP error code as " \
+    "vector x 16 + 2; the emulator follows the manuals (vector x 8 + 2)"
 
 static const struct diff_case cases[] = {
     /* Straddling into a page that faults. */
@@ -214,6 +315,20 @@ static const struct diff_case cases[] = {
     { "push/pop on the page", c_push_pop, { .si = 0x5a5a }, RW,
       DIFF_REWRITES },
     { "call/ret on the page", c_call_ret, {}, RW },
+
+    /* Accesses Xen makes for the guest outside the shadow fault. */
+    { "pushf and popf on the page", c_pushf_stack, { .si = 0x202 }, RW,
+      DIFF_REWRITES | DIFF_KNOWN_AMD, .known = "SVM: in a window Xen "
+      "emulates pushf and popf to keep TF hidden, through its own mapping "
+      "of the stack: those accesses are not recorded" },
+    { "rep insb from an emulated port", c_rep_insb,
+      { .cx = 8, .dx = 0xcfc, .di = DIFF_VA(1, 0x400) }, WR,
+      DIFF_NO_ACCESS | DIFF_KNOWN_AMD | DIFF_KNOWN_INTEL, cf8_clear, NULL,
+      .known = "string port input from a port Xen emulates is done by "
+      "Xen's I/O path, which writes the buffer through Xen's own mapping: "
+      "not recorded" },
+    { "rep insb from the guest's own port", c_rep_insb,
+      { .cx = 8, .dx = 0x84, .di = DIFF_VA(1, 0x400) }, WR, DIFF_NATIVE },
     { "iret on the page", c_iret_stack, {}, RW, DIFF_NATIVE },
 
     /* Exceptions inside the window. */
@@ -250,13 +365,36 @@ static const struct diff_case cases[] = {
       DIFF_NATIVE | DIFF_KNOWN_AMD, bp_rw_on_ss_operand, bp_off,
       "SVM: Xen emulates mov ss to keep TF hidden, and its emulator "
       "raises no data breakpoint" },
+
+    /* What a window emulates to hide TF; at CPL3 under SMEP and SMAP. */
+    { "pushf across a page boundary", c_pushf_boundary, {}, WR },
+    { "user: pushf across a page boundary", u_pushf_boundary, {}, WR, USER },
+    { "user: pushf", u_pushf, {}, WR, USER },
+    { "user: popf setting TF", u_popf_tf, {}, WR, USER },
+    { "user: popf asking for IF and IOPL", u_popf_iopl, {}, WR, USER },
+    { "user: int3 through a DPL0 gate", u_int3, {}, WR,
+      USER | KNOWN_GATE_EC, .known = GATE_EC },
+    { "user: int n through a DPL0 gate", u_int_n, {}, WR,
+      USER | KNOWN_GATE_EC, .known = GATE_EC },
+    { "user: sysenter, none set up", u_sysenter, {}, WR, USER },
+#ifdef __x86_64__
+    { "user: syscall, none set up", u_syscall, {}, WR, USER },
+#else
+    { "user: into through a DPL0 gate", u_into, {}, WR, USER },
+#endif
+    { "user: iret", u_iret, {}, WR, USER },
 };
 
 void test_main(void)
 {
     unsigned int bad;
+    bool smep = cpu_has_smep(), smap = cpu_has_smap();
 
     rshadow_require();
+    printk("CPU: SMEP %s, SMAP %s\n", smep ? "on" : "absent",
+           smap ? "on" : "absent");
+    write_cr4(read_cr4() | (smep ? X86_CR4_SMEP : 0) |
+              (smap ? X86_CR4_SMAP : 0));
     if ( rshadow_enable(64) )
         return xtf_error("cannot enable rust-shadow\n");
 
