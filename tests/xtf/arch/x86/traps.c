@@ -136,3 +136,29 @@ void do_exception(struct cpu_regs *regs)
               regs->error_code, last_exc.cr2);
     xtf_exit();
 }
+
+unsigned long iret_via(unsigned long *frame)
+{
+    unsigned long insn;
+
+    asm volatile (
+#ifdef __x86_64__
+                  "mov %%rsp, %%rbx\n\t"
+                  "mov %[f], %%rsp\n\t"
+                  "1: iretq\n\t"
+#else
+                  "mov %%esp, %%ebx\n\t"
+                  "mov %[f], %%esp\n\t"
+                  "1: iret\n\t"
+#endif
+                  ".globl iret_via_return\n"
+                  "iret_via_return:\n\t"
+#ifdef __x86_64__
+                  "mov %%rbx, %%rsp\n\t"
+#else
+                  "mov %%ebx, %%esp\n\t"
+#endif
+                  "mov $1b, %[insn]"
+                  : [insn] "=r" (insn) : [f] "r" (frame) : "bx", "memory");
+    return insn;
+}

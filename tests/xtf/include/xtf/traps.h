@@ -32,6 +32,15 @@ void traps_init(void);
 /* Loads that IDT on this vCPU: secondary vCPUs share it (common/smp.c). */
 void traps_load(void);
 
+/*
+ * An iret through the frame at `frame` (built by the caller: RIP, CS,
+ * RFLAGS, and in 64-bit RSP and SS too), which must return to
+ * iret_via_return, at the same privilege; the stack is restored after.
+ * Returns the address of the iret instruction, as a trace records it.
+ */
+unsigned long iret_via(unsigned long *frame);
+extern const char iret_via_return[];
+
 #ifdef __x86_64__
 #define _ASM_PTR ".quad"
 #else

@@ -53,39 +53,6 @@ static void add_b(unsigned int cpu, void *arg)
     added = rshadow_watch(virt_to_gfn(pages[0]), 1, XEN_RSHADOW_ACCESS_W, 0);
 }
 
-/* Where the iret on page A returns to. */
-extern const char race_iret_ret[];
-
-/*
- * An iret through a frame on page A, built before A is watched; returns
- * the iret's address.
- */
-static unsigned long iret_on_a(unsigned long *frame)
-{
-    unsigned long insn;
-
-    asm volatile (
-#ifdef __x86_64__
-                  "mov %%rsp, %%rbx\n\t"
-                  "mov %[f], %%rsp\n\t"
-                  "1: iretq\n\t"
-#else
-                  "mov %%esp, %%ebx\n\t"
-                  "mov %[f], %%esp\n\t"
-                  "1: iret\n\t"
-#endif
-                  ".globl race_iret_ret\n"
-                  "race_iret_ret:\n\t"
-#ifdef __x86_64__
-                  "mov %%rbx, %%rsp\n\t"
-#else
-                  "mov %%ebx, %%esp\n\t"
-#endif
-                  "mov $1b, %[insn]"
-                  : [insn] "=r" (insn) : [f] "r" (frame) : "bx", "memory");
-    return insn;
-}
-
 static uint32_t flags_of(uint64_t gfn)
 {
     struct xen_rshadow_watch w[2];
@@ -116,8 +83,8 @@ void test_main(void)
         return xtf_error("one vCPU only: the runner should give two\n");
     if ( virt_to_gfn(pages[0]) >= virt_to_gfn(pages[1]) )
         return xtf_error("page B's frame is not below A's\n");
-    /* Return to race_iret_ret with the same segments and flags. */
-    frame[0] = (unsigned long)race_iret_ret;
+    /* Return to iret_via_return with the same segments and flags. */
+    frame[0] = (unsigned long)iret_via_return;
     frame[1] = CODE_SEL;
     asm volatile ("pushf; pop %0" : "=r" (frame[2]));
 #ifdef __x86_64__
@@ -134,7 +101,7 @@ void test_main(void)
         return xtf_error("cannot start vCPU 1: %ld\n", rc);
 
     go = true;
-    insn = iret_on_a(frame);
+    insn = iret_via(frame);
     /* vCPU 1's ADD returned while the fault was held, not after. */
     rc = added;
     smp_wait(1);

@@ -271,36 +271,6 @@ static void test_xsave(void)
     }
 }
 
-/* Where the iret on the page returns to. */
-extern const char unemul_iret_ret[];
-
-/* An iret through a frame on the page; returns the iret's address. */
-static unsigned long iret_on_page(unsigned long *frame)
-{
-    unsigned long insn;
-
-    asm volatile (
-#ifdef __x86_64__
-                  "mov %%rsp, %%rbx\n\t"
-                  "mov %[f], %%rsp\n\t"
-                  "1: iretq\n\t"
-#else
-                  "mov %%esp, %%ebx\n\t"
-                  "mov %[f], %%esp\n\t"
-                  "1: iret\n\t"
-#endif
-                  ".globl unemul_iret_ret\n"
-                  "unemul_iret_ret:\n\t"
-#ifdef __x86_64__
-                  "mov %%rbx, %%rsp\n\t"
-#else
-                  "mov %%ebx, %%esp\n\t"
-#endif
-                  "mov $1b, %[insn]"
-                  : [insn] "=r" (insn) : [f] "r" (frame) : "bx", "memory");
-    return insn;
-}
-
 #define IRETS 20
 #define IRET_TICK_NS 20000
 
@@ -315,7 +285,7 @@ static void test_iret(void)
     unsigned int i, j, runs, others;
     uint32_t a, b, c, d;
 
-    frame[0] = (unsigned long)unemul_iret_ret;
+    frame[0] = (unsigned long)iret_via_return;
     frame[1] = CODE_SEL;
     asm volatile ("pushf; pop %0" : "=r" (frame[2]));
     /*
@@ -338,7 +308,7 @@ static void test_iret(void)
     asm volatile ("sti; nop");
     for ( i = 0; i < IRETS; i++ )
     {
-        insn = iret_on_page(frame);
+        insn = iret_via(frame);
         asm volatile ("sti; nop");
         take_records();
         for ( j = 0, runs = 0, others = 0; j < nr; j++ )
