@@ -113,12 +113,6 @@ asm (".pushsection .text\n\t"
      "mov diff_saved_sp(%rip), %rsp\n\t"
      "pop %r15; pop %r14; pop %r13; pop %r12; pop %rbp; pop %rbx\n\t"
      "ret\n\t"
-     ".popsection\n\t"
-     ".pushsection .user.text, \"ax\", @progbits\n\t"
-     ".globl diff_user_enter\n"
-     "diff_user_enter:\n\t"
-     DIFF_RUN
-     "ret\n\t"
      ".popsection");
 #else
 #define DIFF_RUN                                \
@@ -159,14 +153,15 @@ asm (".pushsection .text\n\t"
      "mov diff_saved_sp, %esp\n\t"
      "pop %edi; pop %esi; pop %ebp; pop %ebx\n\t"
      "ret\n\t"
-     ".popsection\n\t"
-     ".pushsection .user.text, \"ax\", @progbits\n\t"
+     ".popsection");
+#endif
+
+asm (".pushsection .user.text, \"ax\", @progbits\n\t"
      ".globl diff_user_enter\n"
      "diff_user_enter:\n\t"
      DIFF_RUN
      "ret\n\t"
      ".popsection");
-#endif
 
 /* A #DB: noted, and the run goes on past it (RF for a fault-type one). */
 static bool db_hook(struct cpu_regs *regs)
