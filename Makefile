@@ -243,7 +243,7 @@ refresh-patches:
 
 # Every prefix of the series builds against this checkout's module, and
 # boots.  Run it before sending changes to xen-patches/.
-check-series: module xtf-build
+check-series: setup-if-root module xtf-build
 	$(TOP)/scripts/check-series.sh $(BUILD)/$(SRC_ID)/check-series $(MODULE_LIB) \
 	    $(MODULE_INC) $(XTF_OUT)
 

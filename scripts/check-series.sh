@@ -19,6 +19,11 @@
 # patch touches.  Stops at the first patch that does not apply or build,
 # names it and shows the end of its build log; exits 0 only if all built.
 # DIR is scratch: it is made anew on every run.
+#
+# The outcome also goes to DIR.result, headed by the series' identity (a
+# hash of the patches, the module library and its ABI header), one line
+# per prefix and an `all` or `FAIL` line at the end: `make test` reports
+# it as its series/prefix-* tests when it is for the same series.
 set -eu
 
 [ $# -eq 3 ] || [ $# -eq 4 ] ||
@@ -29,8 +34,16 @@ patches=${PATCHES:-$top/xen-patches}
 nproc=${NPROC:-$(nproc)}
 gitid="-c user.name=rust-shadow -c user.email=rust-shadow@invalid"
 
-say() { printf 'check-series: %s\n' "$*"; }
-die() { printf 'check-series: %s\n' "$*" >&2; exit 1; }
+result=
+say() {
+    printf 'check-series: %s\n' "$*"
+    [ -z "$result" ] || printf '%s\n' "$*" >> "$result"
+}
+die() {
+    printf 'check-series: %s\n' "$*" >&2
+    [ -z "$result" ] || printf '%s\n' "$*" >> "$result"
+    exit 1
+}
 
 [ -f "$lib" ] || die "no module library at $lib (make module builds it)"
 [ -f "$inc/rshadow_abi.h" ] || die "no rshadow_abi.h in $inc"
@@ -41,6 +54,8 @@ set -- "$patches"/*.patch
 
 start=$(date +%s)
 rm -rf "$dir"
+result=$dir.result
+printf 'series %s\n' "$("$top/scripts/series-id.sh" "$patches" "$lib" "$inc")" > "$result"
 "$top/scripts/xen-source.sh" tree "$dir" stock >/dev/null
 log=$dir.log
 
@@ -81,6 +96,7 @@ for p in "$@"; do
         tail -30 "$log" | sed 's/^/    /' >&2
         die "FAIL: patch $n, $name, does not build $with (log: $log)"
     fi
+    t1=$(date +%s)
     booted=
     if [ -n "$xtf" ]; then
         flavour=stock
@@ -96,6 +112,6 @@ for p in "$@"; do
         booted=", booted on $platforms"
         [ $flavour = patched ] && booted="$booted with the module's banner"
     fi
-    say "ok   $n $name: built $with$booted in $(( $(date +%s) - t0 )) s"
+    say "ok   $n $name: built $with in $((t1 - t0)) s$booted${booted:+ in $(( $(date +%s) - t1 )) s}"
 done
 say "all $n patches build one by one, in $(( $(date +%s) - start )) s"

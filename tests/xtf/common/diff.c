@@ -545,8 +545,7 @@ static bool on_amd(void)
     return b == 0x68747541; /* "Auth" of AuthenticAMD */
 }
 
-/* QEMU's TCG names itself in the brand string, which Xen passes on. */
-static bool on_qemu(void)
+bool diff_on_qemu(void)
 {
     uint32_t brand[4];
 
@@ -562,7 +561,7 @@ static bool known_here(const struct diff_case *c)
 {
     return c->known &&
            ((c->flags & (on_amd() ? DIFF_KNOWN_AMD : DIFF_KNOWN_INTEL)) ||
-            ((c->flags & DIFF_KNOWN_QEMU) && on_qemu()));
+            ((c->flags & DIFF_KNOWN_QEMU) && diff_on_qemu()));
 }
 
 unsigned int diff_run_all(const struct diff_case *cases, unsigned int nr,

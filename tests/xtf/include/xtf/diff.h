@@ -105,6 +105,9 @@ void diff_map(unsigned int p, bool present, bool writable);
  */
 bool diff_run(const struct diff_case *c, unsigned int steps);
 
+/* Whether this is QEMU's TCG (its brand string, which Xen passes on). */
+bool diff_on_qemu(void);
+
 /* Runs cases[0..nr); returns how many differed, and fails the test if any. */
 unsigned int diff_run_all(const struct diff_case *cases, unsigned int nr,
                           unsigned int steps);

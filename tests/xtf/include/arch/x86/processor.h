@@ -21,6 +21,7 @@
 #define X86_CR4_PAE      0x00000020
 #define X86_CR4_OSFXSR   0x00000200
 #define X86_CR4_OSXMMEXCPT 0x00000400
+#define X86_CR4_OSXSAVE  0x00040000
 #define X86_CR4_SMEP     0x00100000
 #define X86_CR4_SMAP     0x00200000
 
@@ -55,6 +56,7 @@
 
 /* DR6 bits. */
 #define X86_DR6_B0       0x00000001
+#define X86_DR6_B1       0x00000002
 #define X86_DR6_BS       0x00004000
 #define X86_DR6_DEFAULT  0xffff0ff0   /* All reserved bits set, no events. */
 #define X86_DR7_DEFAULT  0x00000400
@@ -174,6 +176,29 @@ static inline void sse_enable(void)
 {
     write_cr0((read_cr0() | X86_CR0_MP) & ~(X86_CR0_EM | X86_CR0_TS));
     write_cr4(read_cr4() | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT);
+}
+
+/*
+ * AVX as an OS enables it: SSE, CR4.OSXSAVE, and XCR0 with the x87, SSE
+ * and AVX (YMM) states.  Returns false, changing nothing, where the CPU
+ * offers no XSAVE or AVX.
+ */
+static inline bool avx_enable(void)
+{
+    uint32_t a, b, c, d;
+
+    cpuid(1, &a, &b, &c, &d);
+    if ( !(c & (1u << 26)) || !(c & (1u << 28)) )
+        return false;
+    sse_enable();
+    write_cr4(read_cr4() | X86_CR4_OSXSAVE);
+    asm volatile ("xsetbv" :: "a" (7), "d" (0), "c" (0));
+    return true;
+}
+
+static inline bool cpu_has_avx2(void)
+{
+    return cpuid7_ebx() & (1u << 5);
 }
 
 /* EFLAGS.AC on and off: supervisor access to user pages under SMAP. */
