@@ -269,6 +269,7 @@ static struct {
     unsigned int nr;
     uint32_t watch_flags;
     struct xen_rshadow_stats before, after;
+    uint8_t start[PAGE_SIZE];   /* the watched page as the run began */
 } tr;
 
 /*
@@ -279,11 +280,21 @@ static struct {
 static void run_once(const struct diff_case *c, struct diff_outcome *o,
                      int steps)
 {
-    unsigned long flags = read_flags();
+    unsigned long flags = read_flags(), dr7;
 
     memset(o, 0, sizeof(*o));
     reset_mem();
     write_dr6(X86_DR6_DEFAULT);
+    if ( c->setup )
+        c->setup();
+    /*
+     * What the run starts from: read before the watch is on (it would
+     * record these reads), and past any breakpoint setup() set on it.
+     */
+    dr7 = read_dr7();
+    write_dr7(X86_DR7_DEFAULT);
+    memcpy(tr.start, diff_mem[DIFF_WATCHED], PAGE_SIZE);
+    write_dr7(dr7);
     if ( steps >= 0 )
     {
         rshadow_watch_only(virt_to_gfn(diff_mem[DIFF_WATCHED]), c->access,
@@ -291,8 +302,6 @@ static void run_once(const struct diff_case *c, struct diff_outcome *o,
         if ( rshadow_stats(&tr.before) )
             memset(&tr.before, 0xff, sizeof(tr.before));
     }
-    if ( c->setup )
-        c->setup();
 
     cur = o;
     diff_in = c->in;
@@ -463,8 +472,9 @@ static bool tracer_ok(const struct diff_case *c, const char *how,
         }
     }
     /*
-     * Every byte of the watched page that the run changed is in a
-     * recorded write (unless records were dropped, or it ran natively).
+     * Every byte of the watched page that the run changed (from what it
+     * held after setup()) is in a recorded write, unless records were
+     * dropped or it ran natively.
      */
     if ( !native_run && tr.after.dropped == tr.before.dropped )
         for ( i = 0; i < PAGE_SIZE; i++ )
@@ -472,7 +482,7 @@ static bool tracer_ok(const struct diff_case *c, const char *how,
             unsigned long va = DIFF_VA(DIFF_WATCHED, i);
             unsigned int j;
 
-            if ( diff_mem[DIFF_WATCHED][i] == pattern(DIFF_WATCHED, i) )
+            if ( diff_mem[DIFF_WATCHED][i] == tr.start[i] )
                 continue;
             for ( j = 0; j < nr; j++ )
                 if ( (r[j].kind == XEN_RSHADOW_REC_WRITE ||

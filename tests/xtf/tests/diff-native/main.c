@@ -23,6 +23,8 @@
  *  - DR6 as the guest left it: a sticky B1, a BS of its own, a DR0 that
  *    matches the access but is not enabled;
  *  - the guest's own data breakpoints (DR0) on a watched address;
+ *  - code across into and out of an execute-watched page, a fetch that
+ *    faults half way, the guest's TF over watched code;
  *  - what an SVM window emulates to keep TF hidden (pushf, popf, iret,
  *    int3, int n, into, syscall, sysenter), at CPL3 and across a page
  *    boundary.
@@ -65,6 +67,7 @@ const char test_title[] = "Watched and unwatched runs, compared";
 #define R XEN_RSHADOW_ACCESS_R
 #define WR XEN_RSHADOW_ACCESS_W
 #define RW (XEN_RSHADOW_ACCESS_R | XEN_RSHADOW_ACCESS_W)
+#define X XEN_RSHADOW_ACCESS_X
 
 static void page2_absent(void) { diff_map(2, false, true); }
 static void page2_readonly(void) { diff_map(2, true, false); }
@@ -293,6 +296,40 @@ DIFF_USER_CODE(u_iret, "movl $5, " M(1, 0x300) "\n\t"
                "1:\tret");
 #endif
 
+/* ---- Code on and across an execute-watched page --------------------- */
+
+/*
+ * `mov $0x44332211, %eax; ret` and `nop; nop; ret`, copied by setup() to
+ * where the case runs them: across into the watched page, across out of
+ * it, across out of it into a page that is not present (the fetch faults
+ * half way), and on it with the guest's TF.
+ */
+static const uint8_t mov_ret[] = { 0xb8, 0x11, 0x22, 0x33, 0x44, 0xc3 };
+static const uint8_t nops_ret[] = { 0x90, 0x90, 0x90, 0xc3 };
+
+#define CODE_AT(p, off) ((void (*)(void))&diff_mem[p][off])
+
+static void code_into_page1(void)
+{
+    memcpy(&diff_mem[0][PAGE_SIZE - 3], mov_ret, sizeof(mov_ret));
+}
+
+static void code_out_of_page1(void)
+{
+    memcpy(&diff_mem[1][PAGE_SIZE - 3], mov_ret, sizeof(mov_ret));
+}
+
+static void code_out_of_page1_absent(void)
+{
+    code_out_of_page1();
+    diff_map(2, false, true);
+}
+
+static void code_on_page1(void)
+{
+    memcpy(&diff_mem[1][0x100], nops_ret, sizeof(nops_ret));
+}
+
 /* ---- AVX and AVX2 (where the CPU offers them) ----------------------- */
 
 /* ymm1 from page 0, then stored into the page (and across its end). */
@@ -429,6 +466,16 @@ static const struct diff_case cases[] = {
     { "push/pop on the page", c_push_pop, { .si = 0x5a5a }, RW,
       DIFF_REWRITES },
     { "call/ret on the page", c_call_ret, {}, RW },
+
+    /* Code on and across an execute-watched page. */
+    { "code across into the page", CODE_AT(0, PAGE_SIZE - 3), {}, X, 0,
+      code_into_page1 },
+    { "code across out of the page", CODE_AT(1, PAGE_SIZE - 3), {}, X, 0,
+      code_out_of_page1 },
+    { "code across out of the page, into absent",
+      CODE_AT(1, PAGE_SIZE - 3), {}, X, 0, code_out_of_page1_absent },
+    { "code on the page, TF", CODE_AT(1, 0x100), { .flags = TF }, X, 0,
+      code_on_page1 },
 
     /* Accesses Xen makes for the guest outside the shadow fault. */
     { "pushf and popf on the page", c_pushf_stack, { .si = 0x202 }, RW,

@@ -230,6 +230,14 @@ static inline void write_dr6(unsigned long v)
     asm volatile ("mov %0, %%dr6" :: "r" (v));
 }
 
+static inline unsigned long read_dr7(void)
+{
+    unsigned long v;
+
+    asm volatile ("mov %%dr7, %0" : "=r" (v));
+    return v;
+}
+
 static inline void write_dr7(unsigned long v)
 {
     asm volatile ("mov %0, %%dr7" :: "r" (v));
