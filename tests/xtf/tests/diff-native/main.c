@@ -11,8 +11,8 @@
  *    movs, a load; the registers, memory, CR2 and error code must be
  *    native, no write recorded that never happened, no error;
  *  - wide and unusual accesses: cmpxchg16b (64-bit), movnti, clflush,
- *    enter/leave, push/pop and call/ret on a watched stack, and iret
- *    through one (run natively by design);
+ *    enter/leave, push/pop, call/ret and far call/far return on a
+ *    watched stack, and iret through one (run natively by design);
  *  - an exception a few instructions after a watched access, inside the
  *    window: the frame (RIP, error code, EFLAGS without a hidden TF);
  *  - the guest's own TF across a watched access: every #DB, with RIP and
@@ -113,6 +113,14 @@ DIFF_CODE(c_call_ret, ON_PAGE1_STACK("call 1f\n\t"
                                      "jmp 2f\n"
                                      "1: ret\n"
                                      "2:"));
+/* A far call and far return through a far pointer on page 0. */
+DIFF_CODE(c_far_call, ON_PAGE1_STACK("movl $2f, " M(0, 0x10) "\n\t"
+                                     "mov %cs, %eax\n\t"
+                                     "movw %ax, " M(0, 0x14) "\n\t"
+                                     "lcall *" M(0, 0x10) "\n\t"
+                                     "jmp 3f\n"
+                                     "2:\tlretl\n"
+                                     "3:"));
 #ifdef __x86_64__
 DIFF_CODE(c_iret_stack, ON_PAGE1_STACK("mov %ss, %eax\n\t"
                                        "push %rax\n\t"
@@ -466,6 +474,7 @@ static const struct diff_case cases[] = {
     { "push/pop on the page", c_push_pop, { .si = 0x5a5a }, RW,
       DIFF_REWRITES },
     { "call/ret on the page", c_call_ret, {}, RW },
+    { "far call and far return on the page", c_far_call, {}, RW },
 
     /* Code on and across an execute-watched page. */
     { "code across into the page", CODE_AT(0, PAGE_SIZE - 3), {}, X, 0,
