@@ -415,9 +415,12 @@ static bool same(const char *name, const char *how,
     return true;
 }
 
+/* Where the framework's handler for a vector starts (arch/x86/entry.S). */
+extern const uint8_t exc_stubs[];
+
 /* After a watched run: nothing switched off, no write recorded unmade. */
 static bool tracer_ok(const struct diff_case *c, const char *how,
-                      const struct diff_outcome *native)
+                      const struct diff_outcome *native, unsigned int steps)
 {
     const struct xen_rshadow_record *r = tr.r;
     unsigned int nr = tr.nr, i, accesses = 0;
@@ -498,6 +501,23 @@ static bool tracer_ok(const struct diff_case *c, const char *how,
             }
         }
 
+    /* The trace follows the window into the exception's handler. */
+    if ( steps && (c->flags & DIFF_INTO_HANDLER) && native->fault )
+    {
+        unsigned long handler = (unsigned long)&exc_stubs[native->vector * 16];
+
+        for ( i = 0; i < nr; i++ )
+            if ( r[i].kind == XEN_RSHADOW_REC_STEP && r[i].linear == handler )
+                break;
+        if ( i == nr )
+        {
+            diff_note("%s, %s: no step recorded into the handler of vector %lu at %#lx\n",
+                      c->name, how, native->vector, handler);
+            rshadow_dump(r, nr);
+            return false;
+        }
+    }
+
     if ( errors && !(c->flags & DIFF_NATIVE) )
     {
         diff_note("%s, %s: %llu errors counted\n", c->name, how,
@@ -536,13 +556,13 @@ bool diff_run(const struct diff_case *c, unsigned int steps)
     run_once(c, &o[2], 0);
     memcpy(snap[1], diff_mem, sizeof(diff_mem));
     ok = same(c->name, "watched", &o[0], &o[2], snap[0], snap[1]) &&
-         tracer_ok(c, "watched", &o[0]);
+         tracer_ok(c, "watched", &o[0], 0);
 
     run_once(c, &o[3], steps);
     memcpy(snap[2], diff_mem, sizeof(diff_mem));
     snprintf(how, sizeof(how), "watched, %u steps", steps);
     ok = same(c->name, how, &o[0], &o[3], snap[0], snap[2]) &&
-         tracer_ok(c, how, &o[0]) && ok;
+         tracer_ok(c, how, &o[0], steps) && ok;
 
     return ok;
 }

@@ -58,7 +58,10 @@ struct diff_regs {
 #define DIFF_KNOWN_INTEL (1u << 4) /* `known` applies on Intel (VMX) */
 #define DIFF_KNOWN_QEMU  (1u << 6) /* `known` applies on QEMU's TCG: the
                                      platform deviates from the manuals */
-#define DIFF_USER       (1u << 5) /* runs at CPL3: code from DIFF_USER_CODE(),
+#define DIFF_USER       (1u << 5)
+#define DIFF_INTO_HANDLER (1u << 7) /* the exception that ends the run comes
+                                     inside the window: a step of it must
+                                     end at that vector's handler */ /* runs at CPL3: code from DIFF_USER_CODE(),
                                      diff_mem mapped for user mode */
 
 struct diff_case {

@@ -426,6 +426,7 @@ static const struct diff_case avx2_cases[] = {
 
 #define TF X86_EFLAGS_TF
 #define USER DIFF_USER
+#define INTO_HANDLER DIFF_INTO_HANDLER
 
 /*
  * A platform's deviation: from a 64-bit IDT, QEMU's TCG gives the #GP of
@@ -502,11 +503,19 @@ static const struct diff_case cases[] = {
     { "iret on the page", c_iret_stack, {}, RW, DIFF_NATIVE },
 
     /* Exceptions inside the window. */
-    { "#DE after a write", c_div0_after, {}, WR },
-    { "#UD after a write", c_ud2_after, {}, WR },
-    { "#BP after a write", c_int3_after, {}, WR },
-    { "#PF after a write", c_pf_after, {}, WR, 0, page2_absent },
-    { "#NM after a write", c_nm_after, {}, WR, 0, ts_on, ts_off },
+    { "#DE after a write", c_div0_after, {}, WR, INTO_HANDLER },
+    { "#UD after a write", c_ud2_after, {}, WR, INTO_HANDLER },
+    { "#BP after a write", c_int3_after, {}, WR, INTO_HANDLER },
+    { "#PF after a write", c_pf_after, {}, WR, INTO_HANDLER, page2_absent },
+    { "#NM after a write", c_nm_after, {}, WR, INTO_HANDLER, ts_on, ts_off },
+    /*
+     * With the guest's TF too: which of #DB and the exception comes first.
+     * The guest's first #DB comes before the exception, and the window's
+     * steps go into its handler (INTO_HANDLER does not apply).
+     */
+    { "#DE after a write, TF", c_div0_after, { .flags = TF }, WR },
+    { "#UD after a write, TF", c_ud2_after, { .flags = TF }, WR },
+    { "#BP after a write, TF", c_int3_after, { .flags = TF }, WR },
     { "#DE from the watched page", c_div0_watched, { .ax = 1 }, R,
       0, NULL },
 
