@@ -156,6 +156,16 @@ DIFF_CODE(c_pushf_stack, ON_PAGE1_STACK("movl $5, " M(1, 0x300) "\n\t"
                                         "popf\n\t"
                                         "pop " CX));
 DIFF_CODE(c_rep_insb, "rep insb\n\tret");
+/* xen_version(XENVER_extraversion, buffer on the page): Xen writes it. */
+#ifdef __x86_64__
+DIFF_CODE(c_hypercall_buf, "mov $1, %edi\n\t"
+          "mov $" M(1, 0x900) ", %rsi\n\t"
+          "call hypercall_page + 17 * 32\n\tret");
+#else
+DIFF_CODE(c_hypercall_buf, "mov $1, %ebx\n\t"
+          "mov $" M(1, 0x900) ", %ecx\n\t"
+          "call hypercall_page + 17 * 32\n\tret");
+#endif
 
 /* ---- Exceptions inside the window ----------------------------------- */
 
@@ -498,6 +508,10 @@ static const struct diff_case cases[] = {
       .known = "string port input from a port Xen emulates is done by "
       "Xen's I/O path, which writes the buffer through Xen's own mapping: "
       "not recorded" },
+    { "a hypercall's buffer on the page", c_hypercall_buf, {}, WR,
+      DIFF_NO_ACCESS | DIFF_KNOWN_AMD | DIFF_KNOWN_INTEL,
+      .known = "Xen reads and writes a hypercall's buffers through its own "
+      "mapping: not recorded" },
     { "rep insb from the guest's own port", c_rep_insb,
       { .cx = 8, .dx = 0x84, .di = DIFF_VA(1, 0x400) }, WR, DIFF_NATIVE },
     { "iret on the page", c_iret_stack, {}, RW, DIFF_NATIVE },
