@@ -13,7 +13,8 @@ struct diff_outcome {
     struct diff_regs regs;
     bool fault;
     unsigned long vector, ec, ip, cr2;
-    unsigned int nr_db;
+    unsigned int nr_db, nr_bp;
+    unsigned long bp_ip, bp_flags;  /* the last #BP that resumed */
     struct { unsigned long ip, dr6; } db[DIFF_MAX_DB];
     unsigned long dr6;
 };
@@ -208,19 +209,30 @@ static bool end_hook(struct cpu_regs *regs)
     return true;
 }
 
+/* A DIFF_BP_RESUMES case's #BP: noted with its frame, and the run goes on. */
+static bool bp_hook(struct cpu_regs *regs)
+{
+    cur->nr_bp++;
+    cur->bp_ip = regs->ip;
+    cur->bp_flags = regs->flags;
+    return true;
+}
+
 static const unsigned int end_vectors[] = {
     X86_EXC_DE, X86_EXC_BP, X86_EXC_OF, X86_EXC_BR, X86_EXC_UD, X86_EXC_NM,
     X86_EXC_TS, X86_EXC_NP, X86_EXC_SS, X86_EXC_GP, X86_EXC_PF, X86_EXC_MF,
     X86_EXC_AC, X86_EXC_XM,
 };
 
-static void hooks(bool on)
+static void hooks(const struct diff_case *c, bool on)
 {
     unsigned int i;
 
     set_trap_hook(X86_EXC_DB, on ? db_hook : NULL);
     for ( i = 0; i < ARRAY_SIZE(end_vectors); i++ )
         set_trap_hook(end_vectors[i], on ? end_hook : NULL);
+    if ( on && (c->flags & DIFF_BP_RESUMES) )
+        set_trap_hook(X86_EXC_BP, bp_hook);
 }
 
 void diff_map(unsigned int p, bool present, bool writable)
@@ -311,12 +323,12 @@ static void run_once(const struct diff_case *c, struct diff_outcome *o,
     asm volatile ("cli");
     if ( c->flags & DIFF_USER )
         user_pages(true);
-    hooks(true);
+    hooks(c, true);
     if ( c->flags & DIFF_USER )
         exec_user(diff_user_enter, 0, NULL);
     else
         diff_enter();
-    hooks(false);
+    hooks(c, false);
     if ( c->flags & DIFF_USER )
         user_pages(false);
     if ( !o->fault )
@@ -387,6 +399,12 @@ static bool same(const char *name, const char *how,
     for ( i = 0; i < ARRAY_SIZE(reg_names); i++ )
         if ( ra[i] != rb[i] )
             DIFF(reg_names[i], "%#lx", ra[i], rb[i]);
+    if ( a->nr_bp != b->nr_bp )
+        DIFF("#BPs taken", "%u", a->nr_bp, b->nr_bp);
+    if ( a->nr_bp && a->bp_ip != b->bp_ip )
+        DIFF("#BP RIP", "%#lx", a->bp_ip, b->bp_ip);
+    if ( a->nr_bp && a->bp_flags != b->bp_flags )
+        DIFF("#BP frame's EFLAGS", "%#lx", a->bp_flags, b->bp_flags);
     if ( a->nr_db != b->nr_db )
         DIFF("#DBs taken", "%u", a->nr_db, b->nr_db);
     for ( i = 0; i < a->nr_db && i < DIFF_MAX_DB; i++ )

@@ -8,7 +8,8 @@
  *    ended the run);
  *  - the exception that ended it, if any: vector, error code, RIP, CR2;
  *  - every #DB taken on the way, with its RIP and DR6 (the harness's #DB
- *    handler notes it and goes on, as a debugger would);
+ *    handler notes it and goes on, as a debugger would), and for a
+ *    DIFF_BP_RESUMES case every #BP, with its RIP and the frame's EFLAGS;
  *  - DR6 at the end;
  *  - the whole of diff_mem;
  * and the tracer must have switched nothing off: no error recorded (unless
@@ -59,6 +60,9 @@ struct diff_regs {
 #define DIFF_KNOWN_QEMU  (1u << 6) /* `known` applies on QEMU's TCG: the
                                      platform deviates from the manuals */
 #define DIFF_USER       (1u << 5)
+#define DIFF_BP_RESUMES (1u << 8) /* a #BP is noted (RIP, the frame's
+                                     EFLAGS) and its handler returns: the
+                                     run goes on after the int3 */
 #define DIFF_INTO_HANDLER (1u << 7) /* the exception that ends the run comes
                                      inside the window: a step of it must
                                      end at that vector's handler */ /* runs at CPL3: code from DIFF_USER_CODE(),

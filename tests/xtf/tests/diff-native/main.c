@@ -174,6 +174,9 @@ DIFF_CODE(c_div0_after, "movl $7, " M(1, 0x100) "\n\t"
           "divl %ecx\n\tret");
 DIFF_CODE(c_ud2_after, "movl $7, " M(1, 0x100) "\n\tnop\n\tud2\n\tret");
 DIFF_CODE(c_int3_after, "movl $7, " M(1, 0x100) "\n\tnop\n\tint3\n\tret");
+/* After the #BP handler's return: the flags, and the steps go on. */
+DIFF_CODE(c_int3_resume, "movl $7, " M(1, 0x100) "\n\tnop\n\tint3\n\t"
+          "nop\n\tpushf\n\tpop " AX "\n\tmovl $8, " M(1, 0x104) "\n\tret");
 DIFF_CODE(c_pf_after, "movl $7, " M(1, 0x100) "\n\t"
           "movl $1, " M(2, 16) "\n\tret");
 DIFF_CODE(c_div0_watched, "divl " M(1, 0x200) "\n\tret");
@@ -530,6 +533,11 @@ static const struct diff_case cases[] = {
     { "#DE after a write, TF", c_div0_after, { .flags = TF }, WR },
     { "#UD after a write, TF", c_ud2_after, { .flags = TF }, WR },
     { "#BP after a write, TF", c_int3_after, { .flags = TF }, WR },
+    /* The handler returns: the flags after it, and the trace goes on. */
+    { "#BP after a write, returned from", c_int3_resume, {}, WR,
+      DIFF_BP_RESUMES },
+    { "#BP after a write, returned from, TF", c_int3_resume, { .flags = TF },
+      WR, DIFF_BP_RESUMES },
     { "#DE from the watched page", c_div0_watched, { .ax = 1 }, R,
       0, NULL },
 
