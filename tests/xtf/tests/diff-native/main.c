@@ -317,6 +317,25 @@ DIFF_USER_CODE(u_iret, "movl $5, " M(1, 0x300) "\n\t"
                "1:\tret");
 #endif
 
+/* ---- Hostile encodings ----------------------------------------------- */
+
+/*
+ * A store made 15 bytes long with redundant ds prefixes, then 16 (#GP,
+ * before any access); a lock prefix on a store that cannot take one (#UD).
+ */
+#ifdef __x86_64__
+# define PAD_TO_15 "4"      /* c7 04 25 disp32 imm32: 11 bytes */
+# define PAD_TO_16 "5"
+#else
+# define PAD_TO_15 "5"      /* c7 05 disp32 imm32: 10 bytes */
+# define PAD_TO_16 "6"
+#endif
+DIFF_CODE(c_store_15, ".rept " PAD_TO_15 "\n\t.byte 0x3e\n\t.endr\n\t"
+          "movl $0x15151515, " M(1, 0x500) "\n\tret");
+DIFF_CODE(c_store_16, ".rept " PAD_TO_16 "\n\t.byte 0x3e\n\t.endr\n\t"
+          "movl $0x16161616, " M(1, 0x500) "\n\tret");
+DIFF_CODE(c_lock_store, ".byte 0xf0\n\tmovl $0x10c4, " M(1, 0x500) "\n\tret");
+
 /* ---- Code on and across an execute-watched page --------------------- */
 
 /*
@@ -489,6 +508,14 @@ static const struct diff_case cases[] = {
       DIFF_REWRITES },
     { "call/ret on the page", c_call_ret, {}, RW },
     { "far call and far return on the page", c_far_call, {}, RW },
+
+    /* Hostile encodings. */
+    { "a store 15 bytes long", c_store_15, {}, WR },
+    { "a store 16 bytes long", c_store_16, {}, WR, DIFF_NO_ACCESS },
+    { "lock on a plain store", c_lock_store, {}, WR,
+      DIFF_NO_ACCESS | DIFF_KNOWN_QEMU, .known = "QEMU's TCG runs a lock-"
+      "prefixed mov as a plain store; the SDM and APM say #UD, which Xen's "
+      "emulator raises" },
 
     /* Code on and across an execute-watched page. */
     { "code across into the page", CODE_AT(0, PAGE_SIZE - 3), {}, X, 0,
