@@ -307,30 +307,57 @@ def suite_series():
     check_series_result()
 
 
+def series_outcome(lines, ident):
+    """The tests a check-series result file (its lines) stands for, as
+    (status, name, detail), if it is for the series and module `ident`;
+    None if it is not."""
+    if not lines or lines[0] != f"series {ident}":
+        return None
+    out = []
+    for line in lines[1:]:
+        m = re.match(r"^ok\s+(\d+) (\S+): (.*)$", line)
+        if m:
+            out.append(("PASS", f"series/prefix-{m.group(2)[:4]}", m.group(3)))
+        elif line.startswith("FAIL"):
+            out.append(("FAIL", "series/check-series", line))
+    if not any(l.startswith(("all ", "FAIL")) for l in lines[1:]):
+        out.append(("FAIL", "series/check-series", "make check-series did not finish"))
+    return out
+
+
 def check_series_result():
     """Every prefix of the series builds and boots: `make check-series`
     checks that (CI runs it before `make test`); its outcome is reported
     here if it is for this series and module.  RSHADOW_CHECK_SERIES=1 runs
     it here first."""
+    # The reader itself, on made-up results: another series' is not ours;
+    # a failed prefix and an unfinished run are failures.
+    cases = [(["series b", "ok   1 0001-x.patch: built", "all 1 patches"], None),
+             (["series a", "ok   1 0001-x.patch: built", "all 1 patches"],
+              [("PASS", "series/prefix-0001", "built")]),
+             (["series a", "FAIL: patch 1, 0001-x.patch, does not build"],
+              [("FAIL", "series/check-series", "FAIL: patch 1, 0001-x.patch, does not build")]),
+             (["series a", "ok   1 0001-x.patch: built"],
+              [("PASS", "series/prefix-0001", "built"),
+               ("FAIL", "series/check-series", "make check-series did not finish")])]
+    wrong = [c for c, want in cases if series_outcome(c, "a") != want]
+    record("FAIL" if wrong else "PASS", "series/outcome-reader",
+           f"misread {wrong}" if wrong else "")
+
     if os.environ.get("RSHADOW_CHECK_SERIES") == "1":
         sh(["make", "check-series"])
     ident = sh([str(TOP / "scripts/series-id.sh"), str(TOP / "xen-patches"),
                 str(BUILD / "module/librshadow.a"), str(TOP / "rust-shadow/include")])
     result = PINNED / "check-series.result"
     lines = result.read_text().splitlines() if result.exists() else []
-    if ident.returncode != 0 or not lines or lines[0] != f"series {ident.stdout.strip()}":
+    outcome = series_outcome(lines, ident.stdout.strip()) if ident.returncode == 0 else None
+    if outcome is None:
         record("SKIP", "series/check-series",
                "no `make check-series` outcome for this series and module "
                "(CI runs it before make test; RSHADOW_CHECK_SERIES=1 runs it here)")
         return
-    for line in lines[1:]:
-        m = re.match(r"^ok\s+(\d+) (\S+): (.*)$", line)
-        if m:
-            record("PASS", f"series/prefix-{m.group(2)[:4]}", m.group(3))
-        elif line.startswith("FAIL"):
-            record("FAIL", "series/check-series", line)
-    if not any(l.startswith(("all ", "FAIL")) for l in lines[1:]):
-        record("FAIL", "series/check-series", "make check-series did not finish")
+    for status, name, detail in outcome:
+        record(status, name, detail)
 
 
 def run_xtf(name, xen_flavour, extra=()):
