@@ -268,6 +268,9 @@ DIFF_CODE(c_bp_rep_movs, "rep movsb\n\tnop\n\tret");
  * that privilege: a DPL0 gate refuses int3 and int n from CPL3 (#GP), and
  * popf at CPL3 changes neither IF nor IOPL.
  */
+/* The watched write that opens the window. */
+#define OPEN_WINDOW "movl $5, " M(1, 0x300) "\n\t"
+
 #define BOUNDARY_DS_PUSHF                                               \
     "jmp 2f\n\t"                                                        \
     ".balign 4096\n\t"                                                  \
@@ -276,20 +279,20 @@ DIFF_CODE(c_bp_rep_movs, "rep movsb\n\tnop\n\tret");
     "pushf\n\t"           /* ...pushf starts the next */                \
     "pop " AX "\n\t"
 
-DIFF_CODE(c_pushf_boundary, "movl $5, " M(1, 0x300) "\n\t"
+DIFF_CODE(c_pushf_boundary, OPEN_WINDOW
           BOUNDARY_DS_PUSHF "ret");
-DIFF_USER_CODE(u_pushf_boundary, "movl $5, " M(1, 0x300) "\n\t"
+DIFF_USER_CODE(u_pushf_boundary, OPEN_WINDOW
                BOUNDARY_DS_PUSHF "ret");
-DIFF_USER_CODE(u_pushf, "movl $5, " M(1, 0x300) "\n\t"
+DIFF_USER_CODE(u_pushf, OPEN_WINDOW
                "pushf\n\tpop " AX "\n\tret");
-DIFF_USER_CODE(u_popf_tf, "movl $5, " M(1, 0x300) "\n\t"
+DIFF_USER_CODE(u_popf_tf, OPEN_WINDOW
                "pushf\n\tpop " AX "\n\t"
                "or $0x100, " AX "\n\t"
                "push " AX "\n\tpopf\n\tnop\n\t"
                "pushf\n\tpop " BX "\n\t"
                "push " AX "\n\tpopf\n\tret");
 /* IF and IOPL 3 asked for: ignored at CPL3 with IOPL 0. */
-DIFF_USER_CODE(u_popf_iopl, "movl $5, " M(1, 0x300) "\n\t"
+DIFF_USER_CODE(u_popf_iopl, OPEN_WINDOW
                "pushf\n\tpop " AX "\n\t"
                "or $0x3200, " AX "\n\t"
                "push " AX "\n\tpopf\n\t"
@@ -302,7 +305,7 @@ DIFF_USER_CODE(u_sysenter, "movl $5, " M(1, 0x300) "\n\tnop\n\t"
 #ifdef __x86_64__
 DIFF_USER_CODE(u_syscall, "movl $5, " M(1, 0x300) "\n\tnop\n\t"
                "syscall\n\tret");
-DIFF_USER_CODE(u_iret, "movl $5, " M(1, 0x300) "\n\t"
+DIFF_USER_CODE(u_iret, OPEN_WINDOW
                "mov %ss, %eax\n\tpush %rax\n\t"
                "lea 8(%rsp), %rax\n\tpush %rax\n\t"
                "pushf\n\t"
@@ -310,9 +313,9 @@ DIFF_USER_CODE(u_iret, "movl $5, " M(1, 0x300) "\n\t"
                "push $1f\n\tiretq\n"
                "1:\tret");
 #else
-DIFF_USER_CODE(u_into, "movl $5, " M(1, 0x300) "\n\t"
+DIFF_USER_CODE(u_into, OPEN_WINDOW
                "mov $0x7f, %al\n\tadd $1, %al\n\tinto\n\tret");
-DIFF_USER_CODE(u_iret, "movl $5, " M(1, 0x300) "\n\t"
+DIFF_USER_CODE(u_iret, OPEN_WINDOW
                "pushf\n\tpush %cs\n\tpush $1f\n\tiret\n"
                "1:\tret");
 #endif
@@ -372,33 +375,35 @@ static void code_on_page1(void)
 
 /* ---- AVX and AVX2 (where the CPU offers them) ----------------------- */
 
-/* ymm1 from page 0, then stored into the page (and across its end). */
-DIFF_CODE(c_avx_store, "vmovdqu " M(0, 0x100) ", %ymm1\n\t"
+/* Most cases start with ymm1 from page 0. */
+#define YMM1_SET "vmovdqu " M(0, 0x100) ", %ymm1\n\t"
+
+/* ymm1 stored into the page (and across its end). */
+DIFF_CODE(c_avx_store, YMM1_SET
           "vmovdqu %ymm1, " M(1, 0x5f0) "\n\tret");
-DIFF_CODE(c_avx_store_straddle, "vmovdqu " M(0, 0x100) ", %ymm1\n\t"
+DIFF_CODE(c_avx_store_straddle, YMM1_SET
           "vmovdqu %ymm1, " M(1, 4080) "\n\tret");
 /* A load from the page, shown by storing it to page 0. */
 DIFF_CODE(c_avx_load, "vmovdqu " M(1, 0x600) ", %ymm2\n\t"
           "vmovdqu %ymm2, " M(0, 0x600) "\n\tret");
 /* An AVX operation with a memory operand on the page. */
-DIFF_CODE(c_avx_op, "vmovdqu " M(0, 0x100) ", %ymm1\n\t"
+DIFF_CODE(c_avx_op, YMM1_SET
           "vaddps " M(1, 0x640) ", %ymm1, %ymm3\n\t"
           "vmovdqu %ymm3, " M(0, 0x640) "\n\tret");
 /*
  * Masked stores: the mask (the top bit of each element) from page 3's
  * pattern, which writes some elements and not others.
  */
-DIFF_CODE(c_avx_maskmov, "vmovdqu " M(0, 0x100) ", %ymm1\n\t"
+DIFF_CODE(c_avx_maskmov, YMM1_SET
           "vmovdqu " M(3, 0x20) ", %ymm0\n\t"
           "vmaskmovps %ymm1, %ymm0, " M(1, 0x700) "\n\tret");
 DIFF_CODE(c_avx_maskload, "vmovdqu " M(3, 0x20) ", %ymm0\n\t"
           "vmaskmovps " M(1, 0x700) ", %ymm0, %ymm4\n\t"
           "vmovdqu %ymm4, " M(0, 0x700) "\n\tret");
-DIFF_CODE(c_avx2_pmaskmov, "vmovdqu " M(0, 0x100) ", %ymm1\n\t"
+DIFF_CODE(c_avx2_pmaskmov, YMM1_SET
           "vmovdqu " M(3, 0x60) ", %ymm0\n\t"
           "vpmaskmovq %ymm1, %ymm0, " M(1, 0x740) "\n\tret");
-DIFF_CODE(c_avx2_gather, "vmovdqu " M(0, 0x100) ", %ymm1\n\t"
-          "vpcmpeqd %ymm0, %ymm0, %ymm0\n\t"
+DIFF_CODE(c_avx2_gather, "vpcmpeqd %ymm0, %ymm0, %ymm0\n\t"
           "vpxor %ymm2, %ymm2, %ymm2\n\t"
           "vmovdqu " M(3, 0x0) ", %ymm5\n\t"
           "vpsrld $23, %ymm5, %ymm5\n\t"
@@ -411,7 +416,7 @@ DIFF_CODE(c_avx2_gather, "vmovdqu " M(0, 0x100) ", %ymm1\n\t"
  * and AVX state, which Xen 4.17's emulator does not do: they run natively.
  * The state is set first, so that every run saves the same.
  */
-#define SAVE_STATE_SET "fninit\n\tfld1\n\tvmovdqu " M(0, 0x100) ", %ymm1\n\t"
+#define SAVE_STATE_SET "fninit\n\tfld1\n\t" YMM1_SET
 /*
  * Bytes 6-7 of the image, the x87 last opcode (FOP), are then cleared:
  * Intel CPUs save it only after an unmasked x87 exception unless told
