@@ -47,6 +47,21 @@ if [ -n "$missing" ] || [ -n "$ADDED_SRC" ]; then
         apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
+# Xen's own stable C libraries, at the pinned source's exact version so the
+# toolstack matches the hypervisor: rshadowctl links libxenstore (domain
+# names).  Debian 12 also serves a newer security upload, so every library
+# is named with its version.
+XEN_TOOLS_VERSION=4.17.5+72-g01140da4e8-1
+XEN_LIBS="libxen-dev libxenmisc4.17 libxencall1 libxendevicemodel1 libxenevtchn1
+    libxenforeignmemory1 libxengnttab1 libxenstore4 libxentoolcore1
+    libxentoollog1 libxenhypfs1"
+if [ "$(dpkg-query -W -f='${Version}' libxen-dev 2>/dev/null)" != "$XEN_TOOLS_VERSION" ]; then
+    say "installing Xen's libraries $XEN_TOOLS_VERSION"
+    # shellcheck disable=SC2046
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        --allow-downgrades $(for p in $XEN_LIBS; do echo "$p=$XEN_TOOLS_VERSION"; done) >/dev/null
+fi
+
 # The Rust toolchain is pinned by rust-toolchain.toml; rustup installs the
 # pinned channel with its target and components on first use.
 if ! command -v rustup >/dev/null 2>&1; then

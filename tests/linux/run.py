@@ -152,7 +152,7 @@ def make_initramfs(ctl, watchme, privcmd, busybox):
 # --- booting -----------------------------------------------------------------
 
 # A dead dom0 never reaches the end: stop waiting once one of these shows.
-DEAD = ("Kernel panic - not syncing", "Domain 0 crashed", "Panic on CPU")
+DEAD = ("Kernel panic - not syncing", "Domain 0 crashed", "Dom0 crashed", "Panic on CPU")
 
 
 def wait_log(proc, log, timeout, done="RSHADOW-E2E end"):

@@ -56,32 +56,9 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-extern const char wm_store[], wm_next[], wm_end[], wm_sse[];
+#include "touch.h"
 
-/* One 4-byte store to the watched page, then straight-line code for the
- * steps: no calls, no branches, so step k is the k-th instruction here. */
-static __attribute__((noinline)) void touch(volatile uint32_t *p)
-{
-    __asm__ volatile(
-        ".globl wm_store\n"
-        "wm_store: movl $0x5a5a1234, (%0)\n"
-        ".globl wm_next\n"
-        "wm_next: mov $1, %%eax\n"
-        "add $2, %%eax\n"
-        "imul $3, %%eax, %%eax\n"
-        "xor %%ecx, %%ecx\n"
-        "inc %%ecx\n"
-        "lea 5(%%rax,%%rcx), %%edx\n"
-        "nop\n"
-        "sub %%ecx, %%edx\n"
-        "shl $1, %%edx\n"
-        "mov %%edx, %%eax\n"
-        "nop\n"
-        "nop\n"
-        ".globl wm_end\n"
-        "wm_end:\n"
-        : : "r"(p) : "eax", "ecx", "edx", "memory", "cc");
-}
+extern const char wm_sse[];
 
 static int run(const char *cmd)
 {
