@@ -84,7 +84,7 @@ xen-edited = $(if $(wildcard $(1).built-stamp),$(shell find $(1)/xen \
     \( -name '*.[chS]' -o -name Makefile -o -name 'Kconfig*' -o -name '*.mk' \) \
     -newer $(1).built-stamp -print -quit 2>/dev/null))
 
-.PHONY: all run run-linux test-linux test setup module xen xen-stock xen-default xen-debug \
+.PHONY: all run run-linux test-linux run-domu test-domu test setup module xen xen-stock xen-default xen-debug \
         xtf xtf-build \
         smoke audit bench bench-host profile \
         refresh-patches check-series xen-reset docker-test clean distclean FORCE
@@ -213,6 +213,7 @@ profile: xtf-build xen xen-stock
 run: setup-if-root all
 	$(TOP)/scripts/run-demo.sh $(PATCHED)/xen/xen $(XTF_OUT)
 	BUILD=$(BUILD) RSHADOW_XEN=$(PATCHED)/xen/xen $(TOP)/tests/linux/run.py --demo
+	BUILD=$(BUILD) RSHADOW_XEN=$(PATCHED)/xen/xen $(TOP)/tests/linux/domu.py --demo
 
 # The real-Linux part alone: Debian's Linux 6.1 as PVH dom0, rshadowctl
 # tracing a program; and its end-to-end checks.
@@ -221,6 +222,14 @@ run-linux: setup-if-root xen
 
 test-linux: setup-if-root xen
 	BUILD=$(BUILD) RSHADOW_XEN=$(PATCHED)/xen/xen $(TOP)/tests/linux/run.py
+
+# Xen's own toolstack: a PV dom0 on Debian 12's packages creates a PVH domU
+# with xl, and rshadowctl watches the domU's process by virtual address.
+run-domu: setup-if-root xen
+	BUILD=$(BUILD) RSHADOW_XEN=$(PATCHED)/xen/xen $(TOP)/tests/linux/domu.py --demo
+
+test-domu: setup-if-root xen
+	BUILD=$(BUILD) RSHADOW_XEN=$(PATCHED)/xen/xen $(TOP)/tests/linux/domu.py
 
 test: setup-if-root
 	$(TOP)/scripts/run-tests.py

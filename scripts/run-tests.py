@@ -27,6 +27,10 @@ Suites, in order (each can be chosen with RSHADOW_SUITES=a,b,...):
              CONFIG_DEBUG (make xen-debug)
   linux      rshadowctl end to end on Debian's Linux 6.1 as PVH dom0
              (QEMU-SVM), one line per check
+  domu       Xen's own toolstack: a PV dom0 whose root filesystem is
+             Debian 12's packages (xen-utils-4.17 at the pinned version)
+             creates a PVH domU with xl; rshadowctl watches the domU's
+             process by name, virtual address and CR3 (QEMU-SVM)
   stock      the baseline tests on unpatched Xen built from the same
              source, and one rust-shadow test skipping there
              (RSHADOW_STOCK=0 skips the suite)
@@ -417,25 +421,39 @@ def stock_tests():
     return " ".join(names)
 
 
-def suite_linux():
-    """rshadowctl end to end: Debian's Linux as a PVH dom0 on QEMU-SVM
-    (tests/linux/run.py), one line per check."""
+def linux_script(script, prefix):
+    """Runs a real-Linux test script (tests/linux/), recording its
+    "PASS|FAIL|SKIP prefix/..." lines; a script that fails without saying
+    which check failed is a failure of its own."""
     start = time.monotonic()
-    p = sh([str(TOP / "tests/linux/run.py")],
+    p = sh([str(TOP / "tests/linux" / script)],
            env={**os.environ, "BUILD": str(BUILD),
                 "RSHADOW_XEN": str(PINNED / "xen-patched/xen/xen")})
     n = 0
     for line in p.stdout.splitlines():
-        m = re.match(r"^(PASS|FAIL|SKIP) (linux/\S+) ?(.*)$", line)
+        m = re.match(rf"^(PASS|FAIL|SKIP) ({prefix}/\S+) ?(.*)$", line)
         if m:
             n += 1
             record(m.group(1), m.group(2), m.group(3).strip())
     if n == 0 or (p.returncode != 0 and not any(
-            s == "FAIL" and t.startswith("linux/") for s, t in results)):
-        record("FAIL", "linux/run", f"exit {p.returncode}", seconds=time.monotonic() - start)
+            s == "FAIL" and t.startswith(prefix + "/") for s, t in results)):
+        record("FAIL", f"{prefix}/run", f"exit {p.returncode}", seconds=time.monotonic() - start)
         print("\n".join(("    " + l) for l in (p.stdout + p.stderr).splitlines()[-40:]))
+
+
+def suite_linux():
+    """rshadowctl end to end: Debian's Linux as a PVH dom0 on QEMU-SVM
+    (tests/linux/run.py), one line per check."""
+    linux_script("run.py", "linux")
     record("SKIP", "linux/bochs-vmx", "Debian's Linux 6.1 stalls early as PVH dom0 on "
            "Bochs 3.0 (tests/linux/run.py --platform bochs-vmx shows it)")
+
+
+def suite_domu():
+    """Xen's own toolstack: a PV dom0 on Debian 12's packages creates a PVH
+    domU with xl and watches its process by virtual address
+    (tests/linux/domu.py), one line per check."""
+    linux_script("domu.py", "domu")
 
 
 def suite_stock():
@@ -459,6 +477,7 @@ SUITES = {"build": suite_build, "unit": suite_unit, "lint": suite_lint,
           "audit": suite_audit, "fuzz": suite_fuzz, "inputs": suite_inputs,
           "series": suite_series,
           "runner": suite_runner, "xtf": suite_xtf, "linux": suite_linux,
+          "domu": suite_domu,
           "stock": suite_stock, "bench": suite_bench}
 
 

@@ -67,6 +67,8 @@ XEN_ARGS = ("console=com1 loglvl=all guest_loglvl=all noreboot "
 # RTC's legacy IRQ 8, and /init finds no console.
 LINUX_ARGS = "console=hvc0 loglevel=4"
 # The domU: PVH on shadow paging, the same kernel, the target's initramfs.
+# Not acpi=off: without the MADT xl gives it, Linux sets up no timer and the
+# idle domU never wakes again.
 DOMU_CFG = """\
 name = "target"
 type = "pvh"
@@ -75,7 +77,7 @@ memory = 256
 vcpus = 1
 kernel = "/boot/vmlinuz-domu"
 ramdisk = "/boot/domu.cpio.gz"
-extra = "console=hvc0 acpi=off loglevel=4"
+extra = "console=hvc0 loglevel=4"
 on_crash = "preserve"
 """
 
@@ -215,6 +217,22 @@ def check_log(text, plat, steps):
         m = re.search(r"DOMU-CHECK (\S+) (PASS|FAIL)(.*)$", l)
         if m:
             record(m.group(2), f"{p}/{m.group(1)}", m.group(3).strip())
+    info = {}
+    for l in lines:
+        m = re.search(r"DOMU-TARGET TARGET (pid=.*)$", l)
+        if m:
+            info = dict(kv.split("=", 1) for kv in m.group(1).split())
+    if not info:
+        record("FAIL", f"{p}/target", "the domU's target printed nothing")
+    else:
+        # The trace of the target's writes, read from dom0: the access and
+        # its steps disassembled from the domU's memory, through the CR3
+        # found above.
+        page, gfn, store, nxt, end = (int(info[k], 16)
+                                      for k in ("va", "gfn", "store", "next", "end"))
+        recs = linux.json_between(lines, "DOMU-JSON-BEGIN", "DOMU-JSON-END")
+        txt = linux.between(lines, "DOMU-TEXT-BEGIN", "DOMU-TEXT-END")
+        linux.check_touch(p, recs, txt, gfn, page, store, nxt, end, steps, windows=None)
     record("PASS" if "RSHADOW-DOMU end" in text else "FAIL", f"{p}/finished")
 
 
@@ -241,6 +259,8 @@ def main():
     done = boot_qemu(vmlinuz, initrd, args.steps, log)
     secs = time.monotonic() - t
     text = log.read_bytes().decode(errors="replace") if log.exists() else ""
+    if args.demo:
+        return demo(text, plat, args.steps)
     print(f"# {plat}: booted and ran in {secs:.0f} s; serial log {log}", flush=True)
     if not done and "RSHADOW-DOMU begin" not in text:
         record("FAIL", f"domu/{plat}/boot",
@@ -252,6 +272,50 @@ def main():
     skipped = sum(s == "SKIP" for s, _ in results)
     print(f"{passed} passed, {failed} failed, {skipped} skipped")
     return 1 if failed else 0
+
+
+def demo(text, plat, steps):
+    """What a person at dom0's shell would see, then the checks' verdict."""
+    lines = [l.rstrip("\r") for l in text.replace("\r\n", "\n").split("\n")]
+
+    def show(check, cmd):
+        out = []
+        for l in lines:
+            if l.startswith(f"DOMU-CHECK {check} "):
+                break
+            if l.startswith("    | "):
+                out.append(l[6:])
+            elif l.startswith("DOMU-CHECK"):
+                out = []
+        print(f"# {cmd}")
+        print("\n".join(out))
+
+    print("\n== Xen's toolstack in a PV dom0 (Debian 12's xen-utils-4.17), a PVH domU "
+          "on shadow paging ==")
+    show("xl-list", "xl list")
+    tgt = next((l for l in lines if l.startswith("DOMU-TARGET ")), "")
+    print(f"\n== the domU's program says: {tgt[len('DOMU-TARGET TARGET '):]} ==")
+    cr3 = next((l.split()[1] for l in lines if l.startswith("DOMU-CR3 ")
+                and len(l.split()) > 1), "?")
+    print("\n== dom0 finds its address space and watches its page by virtual address ==")
+    show("vcpus", "rshadowctl vcpus target")
+    va = re.search(r"va=(\S+)", tgt)
+    va = va.group(1) if va else "?"
+    show("translate", f"rshadowctl translate target --va {va} --cr3 {cr3}")
+    show("watch-va", f"rshadowctl watch target w --va {va} --cr3 {cr3} --steps {steps}")
+    print(f"\n# rshadowctl trace target --once --cr3 {cr3}   (its first window)")
+    txt = linux.between(lines, "DOMU-TEXT-BEGIN", "DOMU-TEXT-END")
+    first = next((i for i, l in enumerate(txt) if not l.startswith(" ")), None)
+    if first is not None:
+        print("\n".join(txt[first:first + 2 + steps]))
+    import contextlib
+    import io
+    with contextlib.redirect_stdout(io.StringIO()):
+        check_log(text, plat, steps)
+    bad = [n for st, n in results if st == "FAIL"]
+    print(f"\n== {len(results) - len(bad)} of the toolstack test's {len(results)} checks passed "
+          f"on this boot{': failed ' + ', '.join(bad) if bad else ''} ==")
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":

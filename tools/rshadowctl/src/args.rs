@@ -50,6 +50,119 @@ pub fn parse_domid(s: &str) -> Result<u16, String> {
     Ok(v as u16)
 }
 
+/// A domain as `xl` names it: a domain id, or (not starting with a digit)
+/// the name the toolstack gave it, looked up in xenstore.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Domain {
+    Id(u16),
+    Name(String),
+}
+
+impl fmt::Display for Domain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Domain::Id(id) => write!(f, "{id}"),
+            Domain::Name(n) => write!(f, "'{n}'"),
+        }
+    }
+}
+
+/// A domain id (decimal or 0x-hex), or a domain name: 1 to 64 printable
+/// characters, not starting with a digit, with no '/' (a xenstore path
+/// separator).
+pub fn parse_domain(s: &str) -> Result<Domain, String> {
+    if s.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '+') {
+        return parse_domid(s).map(Domain::Id);
+    }
+    if s.is_empty() || s.len() > 64 || s.contains('/') || s.chars().any(|c| c.is_control()) {
+        return Err(format!(
+            "domain '{s}' is neither a domain id nor a domain name (1-64 printable \
+             characters, no '/')"
+        ));
+    }
+    Ok(Domain::Name(s.to_string()))
+}
+
+/// A guest virtual address: canonical for 57-bit (5-level) paging or
+/// narrower, so any address a guest could use.
+pub fn parse_va(s: &str) -> Result<u64, String> {
+    let v = parse_u64(s, "virtual address")?;
+    let top = (v as i64) >> 56;
+    if top != 0 && top != -1 {
+        return Err(format!("virtual address {v:#x} is not canonical"));
+    }
+    Ok(v)
+}
+
+/// A CR3 value: the page-table base (bits 12-51) with, where the guest
+/// uses them, PCID (bits 0-11) and the no-flush bit 63, both ignored.
+pub fn parse_cr3(s: &str) -> Result<u64, String> {
+    let v = parse_u64(s, "CR3")?;
+    if v & 0x7ff0_0000_0000_0000 != 0 {
+        return Err(format!(
+            "CR3 {v:#x} has bits set between 52 and 62, which no CR3 has"
+        ));
+    }
+    Ok(v)
+}
+
+/// `watch`'s and `unwatch`'s positional arguments, told apart by their
+/// first character: frames start with a digit, an access mask with a letter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WatchArg {
+    Frames(Frames),
+    Access(u32),
+}
+
+pub fn parse_watch_arg(s: &str) -> Result<WatchArg, String> {
+    if s.starts_with(|c: char| c.is_ascii_digit()) {
+        parse_frames(s).map(WatchArg::Frames)
+    } else {
+        parse_access(s).map(WatchArg::Access)
+    }
+}
+
+/// What `watch` watches: frames given as numbers, or the page of a
+/// virtual address in an address space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WatchTarget {
+    Frames(Frames),
+    Va { va: u64, cr3: u64 },
+}
+
+/// The frames (or the virtual address) and the access mask from `watch`'s
+/// positionals and options: `FRAMES [ACCESS]`, or `[ACCESS]` with `--va`
+/// and `--cr3`.  The mask defaults to `rw`.
+pub fn watch_target(
+    pos: &[WatchArg],
+    va: Option<u64>,
+    cr3: Option<u64>,
+) -> Result<(WatchTarget, u32), String> {
+    let default = abi::ACCESS_R | abi::ACCESS_W;
+    match (pos, va, cr3) {
+        (_, Some(_), None) | (_, None, Some(_)) => Err(
+            "--va and --cr3 go together: an address means nothing without its \
+                 address space"
+                .into(),
+        ),
+        ([WatchArg::Frames(f)], None, None) => Ok((WatchTarget::Frames(*f), default)),
+        ([WatchArg::Frames(f), WatchArg::Access(a)], None, None) => {
+            Ok((WatchTarget::Frames(*f), *a))
+        }
+        ([], Some(va), Some(cr3)) => Ok((WatchTarget::Va { va, cr3 }, default)),
+        ([WatchArg::Access(a)], Some(va), Some(cr3)) => Ok((WatchTarget::Va { va, cr3 }, *a)),
+        ([WatchArg::Frames(_), ..], Some(_), Some(_)) => {
+            Err("give frames or --va, not both".into())
+        }
+        ([], None, None) | ([WatchArg::Access(_)], None, None) => Err(
+            "say what to watch: frames (GFN, FIRST-LAST, FIRST+COUNT), or --va ADDR \
+                 --cr3 CR3"
+                .into(),
+        ),
+        _ => Err("the arguments are FRAMES [ACCESS], or [ACCESS] with --va and --cr3".into()),
+    }
+}
+
 /// `GFN`, `FIRST-LAST` (inclusive) or `FIRST+COUNT`.
 pub fn parse_frames(s: &str) -> Result<Frames, String> {
     let (first, nr) = if let Some((a, b)) = s.split_once('+') {
@@ -190,6 +303,72 @@ pub fn parse_count(s: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn domains_by_id_or_name() {
+        assert_eq!(parse_domain("3"), Ok(Domain::Id(3)));
+        assert_eq!(parse_domain("0x10"), Ok(Domain::Id(16)));
+        assert_eq!(parse_domain("target"), Ok(Domain::Name("target".into())));
+        assert_eq!(
+            parse_domain("Domain-0"),
+            Ok(Domain::Name("Domain-0".into()))
+        );
+        assert!(parse_domain("3x").is_err());
+        assert!(parse_domain("-1").is_err());
+        assert!(parse_domain("").is_err());
+        assert!(parse_domain("a/b").is_err());
+        assert!(parse_domain("a\nb").is_err());
+        assert!(parse_domain(&"n".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn addresses_and_cr3() {
+        assert_eq!(parse_va("0x7e5700000000"), Ok(0x7e57_0000_0000));
+        assert_eq!(parse_va("0xffffffff81000000"), Ok(0xffff_ffff_8100_0000));
+        assert!(
+            parse_va("0x0100000000000000")
+                .unwrap_err()
+                .contains("canonical")
+        );
+        assert_eq!(parse_cr3("0x8000000012345001"), Ok(0x8000_0000_1234_5001));
+        assert!(parse_cr3("0x0010000000000000").unwrap_err().contains("52"));
+    }
+
+    #[test]
+    fn watch_positionals() {
+        let f = Frames { first: 0x10, nr: 1 };
+        let fr = WatchArg::Frames(f);
+        let w = WatchArg::Access(abi::ACCESS_W);
+        assert_eq!(parse_watch_arg("0x10"), Ok(fr));
+        assert_eq!(parse_watch_arg("w"), Ok(w));
+        assert!(parse_watch_arg("q").is_err());
+        assert_eq!(
+            watch_target(&[fr], None, None),
+            Ok((WatchTarget::Frames(f), 3))
+        );
+        assert_eq!(
+            watch_target(&[fr, w], None, None),
+            Ok((WatchTarget::Frames(f), 2))
+        );
+        let va = WatchTarget::Va {
+            va: 0x1000,
+            cr3: 0x2000,
+        };
+        assert_eq!(watch_target(&[], Some(0x1000), Some(0x2000)), Ok((va, 3)));
+        assert_eq!(watch_target(&[w], Some(0x1000), Some(0x2000)), Ok((va, 2)));
+        for (pos, v, c) in [
+            (&[][..], None, None),
+            (&[w][..], None, None),
+            (&[fr][..], Some(1), Some(2)),
+            (&[fr][..], Some(1), None),
+            (&[][..], None, Some(2)),
+            (&[w, w][..], Some(1), Some(2)),
+            (&[w, fr][..], None, None),
+            (&[fr, fr][..], None, None),
+        ] {
+            assert!(watch_target(pos, v, c).is_err(), "{pos:?} {v:?} {c:?}");
+        }
+    }
 
     #[test]
     fn domids() {

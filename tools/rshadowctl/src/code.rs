@@ -19,11 +19,11 @@
 //!   its kernel the same in every process, so the owner does not matter);
 //! * another domain, in long mode: its code is read through foreign mappings
 //!   of its frames (`IOCTL_PRIVCMD_MMAPBATCH_V2`), walking the page tables
-//!   of the vCPU's CR3 *now* (`XEN_DOMCTL_getvcpucontext`).  That is right
-//!   for a CPL-0 record with a kernel-half RIP (the kernel half is the same
-//!   in every address space, as Linux and Windows map it), and for a CPL-3
-//!   window by the rule above, with "maps to the recorded frame" checked in
-//!   that same current address space;
+//!   of the vCPU's CR3 *now* (`XEN_DOMCTL_gethvmcontext_partial`), or of the
+//!   CR3 given with `trace --cr3`.  That is right for a CPL-0 record with a
+//!   kernel-half RIP (the kernel half is the same in every address space, as
+//!   Linux and Windows map it), and for a CPL-3 window by the rule above,
+//!   with "maps to the recorded frame" checked in that address space;
 //! * anything else (dom0's user code without `--pid`, modes other than
 //!   long mode for other domains) is shown as "code not readable".
 //!
@@ -31,7 +31,7 @@
 //! code the process rewrote in between would be shown as it is now.
 
 use crate::abi::{self, Record};
-use crate::walk;
+use crate::walk::{self, Regs};
 use crate::xen::Xen;
 use std::collections::HashMap;
 use std::fs::File;
@@ -209,14 +209,18 @@ pub fn kernel_half(addr: u64) -> bool {
 /// (`refresh` between batches: the guest moves on).
 pub struct Foreign {
     dom: u16,
-    crs: HashMap<u16, Option<[u64; 3]>>,
+    /// The address space to read through instead of each vCPU's current
+    /// one (`trace --cr3`).
+    cr3: Option<u64>,
+    crs: HashMap<u16, Option<Regs>>,
     frames: HashMap<u64, Option<Vec<u8>>>,
 }
 
 impl Foreign {
-    pub fn new(dom: u16) -> Self {
+    pub fn new(dom: u16, cr3: Option<u64>) -> Self {
         Foreign {
             dom,
+            cr3,
             crs: HashMap::new(),
             frames: HashMap::new(),
         }
@@ -235,20 +239,29 @@ impl Foreign {
             .as_deref()
     }
 
+    /// The `width`-byte (4 or 8) little-endian value at guest-physical
+    /// `gpa`, within one frame.
+    pub fn read_entry(&mut self, xen: &mut Xen, gpa: u64, width: usize) -> Option<u64> {
+        let off = (gpa & 0xfff) as usize;
+        let f = self.frame(xen, gpa >> 12)?;
+        let b = f.get(off..off + width)?;
+        let mut v = [0u8; 8];
+        v[..width].copy_from_slice(b);
+        Some(u64::from_le_bytes(v))
+    }
+
     /// The guest-physical address of `va` in `vcpu`'s current address
-    /// space (long mode only).
+    /// space, or the one at --cr3 (long mode only).
     pub fn translate(&mut self, xen: &mut Xen, vcpu: u16, va: u64) -> Option<u64> {
         let dom = self.dom;
-        let [cr0, cr3, cr4] = (*self
+        let mut regs = (*self
             .crs
             .entry(vcpu)
             .or_insert_with(|| xen.control_registers(dom, u32::from(vcpu)).ok()))?;
-        walk::translate(cr0, cr3, cr4, va, |gpa| {
-            let off = (gpa & 0xfff) as usize;
-            let f = self.frame(xen, gpa >> 12)?;
-            f.get(off..off + 8)
-                .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
-        })
+        if let Some(cr3) = self.cr3 {
+            regs.cr3 = cr3;
+        }
+        walk::translate(&regs, va, |gpa| self.read_entry(xen, gpa, 8))
     }
 
     /// Up to 15 bytes of code at `rip` in `vcpu`'s current address space.

@@ -63,6 +63,15 @@ pub enum Request {
     Stats {
         dom: u16,
     },
+    /// Reading a vCPU's registers to walk the page tables at `cr3`.
+    Translate {
+        dom: u16,
+        va: u64,
+        cr3: u64,
+    },
+    Vcpus {
+        dom: u16,
+    },
 }
 
 impl Request {
@@ -75,7 +84,9 @@ impl Request {
             | Request::Unwatch { dom, .. }
             | Request::List { dom }
             | Request::Trace { dom, .. }
-            | Request::Stats { dom } => *dom,
+            | Request::Stats { dom }
+            | Request::Translate { dom, .. }
+            | Request::Vcpus { dom } => *dom,
         }
     }
 
@@ -98,6 +109,10 @@ impl Request {
             Request::List { dom } => format!("list {dom}"),
             Request::Trace { dom, vcpu } => format!("trace {dom} (vCPU {vcpu})"),
             Request::Stats { dom } => format!("stats {dom}"),
+            Request::Translate { dom, va, cr3 } => {
+                format!("translate {dom} --va {va:#x} --cr3 {cr3:#x}")
+            }
+            Request::Vcpus { dom } => format!("vcpus {dom}"),
         }
     }
 }
@@ -217,6 +232,10 @@ pub fn explain(req: &Request, errno: i32) -> Failure {
                 Request::Trace { vcpu, .. } => {
                     format!("domain {d} has no vCPU {vcpu}")
                 }
+                Request::Translate { .. } | Request::Vcpus { .. } => format!(
+                    "Xen has no HVM register state for domain {d}'s vCPU 0: it is not an \
+                     HVM or PVH guest"
+                ),
                 _ => "Xen found the request invalid (flags or padding not zero)".to_string(),
             },
         ),
@@ -299,6 +318,19 @@ pub fn explain(req: &Request, errno: i32) -> Failure {
     Failure::new(
         code,
         format!("{}: {} [{}]", req.describe(), why, errno_name(errno)),
+    )
+}
+
+/// A virtual address that does not resolve: where the walk stopped.
+pub fn untranslated(req: &Request, why: &str) -> Failure {
+    Failure::new(
+        exit::REFUSED,
+        format!(
+            "{}: {why} (is --cr3 the address space of the process that maps it? \
+             rshadowctl vcpus {} shows the CR3s running now)",
+            req.describe(),
+            req.dom()
+        ),
     )
 }
 

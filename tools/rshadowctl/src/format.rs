@@ -3,6 +3,7 @@
 
 use crate::abi::{self, Record, Stats, Watch};
 use crate::args::{Frames, access_string};
+use crate::walk::{Paging, Regs, Translation};
 use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
 use serde_json::{Value, json};
 
@@ -246,6 +247,62 @@ pub fn lost_text(vcpu: u32, lost: u64) -> String {
 
 pub fn lost_json(vcpu: u32, lost: u64) -> Value {
     json!({ "vcpu": vcpu, "lost": lost })
+}
+
+/// `0x7e5700000000 in cr3 0x2e7b000 (4-level) -> gfn 0x29e2 (gpa
+/// 0x29e2000, 4 KiB page)`.
+pub fn translation_text(t: &Translation) -> String {
+    format!(
+        "{:#x} in cr3 {:#x} ({}) -> gfn {:#x} (gpa {:#x}, {} page)",
+        t.va,
+        t.cr3,
+        t.paging.name(),
+        t.gpa >> 12,
+        t.gpa,
+        page_size_name(t.page_size)
+    )
+}
+
+pub fn translation_json(t: &Translation) -> Value {
+    json!({
+        "va": hex(t.va),
+        "cr3": hex(t.cr3),
+        "paging": t.paging.name(),
+        "gpa": hex(t.gpa),
+        "gfn": hex(t.gpa >> 12),
+        "page_size": t.page_size,
+    })
+}
+
+fn page_size_name(size: u64) -> String {
+    match size {
+        s if s >= 1 << 30 => format!("{} GiB", s >> 30),
+        s if s >= 1 << 20 => format!("{} MiB", s >> 20),
+        s => format!("{} KiB", s >> 10),
+    }
+}
+
+/// One vCPU's paging registers: `vcpu 0: cr3 0x2e7b000 (4-level) cr0 ...`.
+pub fn vcpu_text(vcpu: u32, r: &Regs) -> String {
+    format!(
+        "vcpu {vcpu}: cr3 {:#x} ({}) cr0 {:#x} cr4 {:#x} efer {:#x}",
+        r.cr3,
+        Paging::of(r).name(),
+        r.cr0,
+        r.cr4,
+        r.efer
+    )
+}
+
+pub fn vcpu_json(vcpu: u32, r: &Regs) -> Value {
+    json!({
+        "vcpu": vcpu,
+        "cr3": hex(r.cr3),
+        "paging": Paging::of(r).name(),
+        "cr0": hex(r.cr0),
+        "cr4": hex(r.cr4),
+        "efer": hex(r.efer),
+    })
 }
 
 pub fn watch_text(w: &Watch) -> String {

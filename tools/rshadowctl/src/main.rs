@@ -7,6 +7,7 @@ mod errors;
 mod format;
 mod walk;
 mod xen;
+mod xenstore;
 
 use args::Frames;
 use clap::{Parser, Subcommand};
@@ -26,18 +27,25 @@ Exit codes:
   7  Xen refused the request (EINVAL, E2BIG, ERANGE, EADDRNOTAVAIL, EFAULT,
      EBUSY, ENOSPC, ENOENT)
 
-Frames are guest frame numbers (GFNs), decimal or 0x-hex: GFN, FIRST-LAST
-(inclusive) or FIRST+COUNT. Access is any of r (reads), w (writes),
-x (instruction fetches).
+A domain is its id or its name as xl shows it (names are read from
+xenstore). Frames are guest frame numbers (GFNs), decimal or 0x-hex: GFN,
+FIRST-LAST (inclusive) or FIRST+COUNT. Access is any of r (reads),
+w (writes), x (instruction fetches). A guest virtual address (--va) is
+resolved to its frame by walking the guest's page tables at --cr3 from
+here (2-level, PAE, 4- and 5-level paging); rshadowctl vcpus shows the CR3s
+the vCPUs run now. The frame is resolved once: if the guest later maps the
+address elsewhere, watch it again.
 
 Examples:
-  rshadowctl enable 1 --ring 4096
-  rshadowctl watch 1 0x1a0-0x1a3 rw --steps 8
-  rshadowctl list 1
-  rshadowctl trace 1
+  rshadowctl enable guest1 --ring 4096
+  rshadowctl watch guest1 0x1a0-0x1a3 rw --steps 8
+  rshadowctl vcpus guest1
+  rshadowctl watch guest1 w --va 0x7f5a12345000 --cr3 0x5a48000 --steps 8
+  rshadowctl list guest1
+  rshadowctl trace guest1 --cr3 0x5a48000
   rshadowctl trace 0 --pid 1234 --once --json
-  rshadowctl unwatch 1 0x1a0-0x1a3
-  rshadowctl disable 1";
+  rshadowctl unwatch guest1 0x1a0-0x1a3
+  rshadowctl disable guest1";
 
 /// Watch guest frames of an HVM/PVH domain on shadow paging, and trace
 /// every access to them and the instructions after it (rust-shadow's
@@ -53,63 +61,102 @@ struct Cli {
 enum Cmd {
     /// Turn rust-shadow on for a domain, with a trace ring per vCPU.
     Enable {
-        /// Domain id.
-        #[arg(value_parser = args::parse_domid)]
-        domid: u16,
+        /// Domain id or name.
+        #[arg(value_parser = args::parse_domain)]
+        domid: args::Domain,
         /// Records per vCPU ring: a power of two from 16 to 65536.
         #[arg(short, long, default_value = "1024", value_parser = args::parse_ring)]
         ring: u32,
     },
     /// Turn rust-shadow off for a domain: removes every watch, frees the rings.
     Disable {
-        /// Domain id.
-        #[arg(value_parser = args::parse_domid)]
-        domid: u16,
+        /// Domain id or name.
+        #[arg(value_parser = args::parse_domain)]
+        domid: args::Domain,
     },
     /// Remove every watch, empty the traces, zero the statistics.
     Reset {
-        /// Domain id.
-        #[arg(value_parser = args::parse_domid)]
-        domid: u16,
+        /// Domain id or name.
+        #[arg(value_parser = args::parse_domain)]
+        domid: args::Domain,
     },
-    /// Watch a frame or a range of frames.
+    /// Watch a frame or a range of frames, or the page of a virtual address.
     Watch {
-        /// Domain id.
-        #[arg(value_parser = args::parse_domid)]
-        domid: u16,
-        /// GFN, FIRST-LAST or FIRST+COUNT (at most 2^20 frames).
-        #[arg(value_parser = args::parse_frames)]
-        frames: Frames,
-        /// Accesses to record: any of r, w, x.
-        #[arg(default_value = "rw", value_parser = args::parse_access)]
-        access: u32,
+        /// Domain id or name.
+        #[arg(value_parser = args::parse_domain)]
+        domid: args::Domain,
+        /// FRAMES: GFN, FIRST-LAST or FIRST+COUNT (at most 2^20 frames), left
+        /// out with --va.  ACCESS: any of r, w, x (default rw).
+        #[arg(value_name = "FRAMES|ACCESS", num_args = 0..=2, required_unless_present = "va",
+              value_parser = args::parse_watch_arg)]
+        args: Vec<args::WatchArg>,
+        /// Watch the frame this guest virtual address maps to in the address
+        /// space at --cr3 (the guest's page tables, walked from here).
+        #[arg(long, value_parser = args::parse_va, requires = "cr3")]
+        va: Option<u64>,
+        /// The address space of --va: a CR3 value (PCID bits ignored).
+        #[arg(long, value_parser = args::parse_cr3, requires = "va")]
+        cr3: Option<u64>,
         /// Instructions to single-step and record after each access (0-4096).
         #[arg(short, long, default_value = "0", value_parser = args::parse_steps)]
         steps: u32,
     },
-    /// Stop watching a range, given exactly as it was watched.
+    /// Stop watching a range, given exactly as it was watched (or by --va).
     Unwatch {
-        /// Domain id.
-        #[arg(value_parser = args::parse_domid)]
-        domid: u16,
-        /// GFN, FIRST-LAST or FIRST+COUNT, exactly as watched.
-        #[arg(value_parser = args::parse_frames)]
-        frames: Frames,
+        /// Domain id or name.
+        #[arg(value_parser = args::parse_domain)]
+        domid: args::Domain,
+        /// GFN, FIRST-LAST or FIRST+COUNT, exactly as watched; left out with
+        /// --va.
+        #[arg(value_parser = args::parse_frames, required_unless_present = "va")]
+        frames: Option<Frames>,
+        /// The virtual address given to `watch --va`.
+        #[arg(long, value_parser = args::parse_va, requires = "cr3", conflicts_with = "frames")]
+        va: Option<u64>,
+        /// The address space of --va.
+        #[arg(long, value_parser = args::parse_cr3, requires = "va")]
+        cr3: Option<u64>,
+    },
+    /// Show the frame a guest virtual address maps to in an address space,
+    /// walking the guest's page tables from here.
+    Translate {
+        /// Domain id or name.
+        #[arg(value_parser = args::parse_domain)]
+        domid: args::Domain,
+        /// The guest virtual address.
+        #[arg(long, value_parser = args::parse_va)]
+        va: u64,
+        /// The address space: a CR3 value (PCID bits ignored).
+        #[arg(long, value_parser = args::parse_cr3)]
+        cr3: u64,
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show each vCPU's control registers and paging mode now: the CR3 of
+    /// the address space it runs.
+    Vcpus {
+        /// Domain id or name.
+        #[arg(value_parser = args::parse_domain)]
+        domid: args::Domain,
+        /// One JSON object per vCPU.
+        #[arg(long)]
+        json: bool,
     },
     /// List the watched ranges.
     List {
-        /// Domain id.
-        #[arg(value_parser = args::parse_domid)]
-        domid: u16,
+        /// Domain id or name.
+        #[arg(value_parser = args::parse_domain)]
+        domid: args::Domain,
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
     },
     /// Show the statistics.
     Stats {
-        /// Domain id.
-        #[arg(value_parser = args::parse_domid)]
-        domid: u16,
+        /// Domain id or name.
+        #[arg(value_parser = args::parse_domain)]
+        domid: args::Domain,
         /// One JSON object.
         #[arg(long)]
         json: bool,
@@ -131,14 +178,14 @@ its owner is known:
     window ran at another CPL since;
   - another domain, for records in long mode: read through foreign mappings
     of its frames, walking the page tables of the vCPU's CR3 as it is now
-    (XEN_DOMCTL_getvcpucontext): for a CPL-0 record with a kernel-half RIP,
-    and for CPL-3 records by the --pid rule, with \"maps to the recorded
-    frame\" checked in that current address space.
+    (XEN_DOMCTL_gethvmcontext_partial), or of --cr3 CR3 when given: for a CPL-0
+    record with a kernel-half RIP, and for CPL-3 records by the --pid rule,
+    with \"maps to the recorded frame\" checked in that address space.
 Anything else shows \"(code not readable)\" (JSON: \"insn\": null).")]
     Trace {
-        /// Domain id.
-        #[arg(value_parser = args::parse_domid)]
-        domid: u16,
+        /// Domain id or name.
+        #[arg(value_parser = args::parse_domain)]
+        domid: args::Domain,
         /// Only this vCPU (default: every vCPU).
         #[arg(long, value_parser = args::parse_vcpu)]
         vcpu: Option<u32>,
@@ -158,6 +205,10 @@ Anything else shows \"(code not readable)\" (JSON: \"insn\": null).")]
         /// records run: disassemble its CPL-3 instructions (domain 0 only).
         #[arg(long, value_parser = args::parse_pid)]
         pid: Option<u32>,
+        /// Another domain: read CPL-3 code through the address space at this
+        /// CR3 (see `rshadowctl vcpus`), not the vCPU's current one.
+        #[arg(long, value_parser = args::parse_cr3)]
+        cr3: Option<u64>,
         /// Kernel symbols (a System.map or a copy of /proc/kallsyms) to name
         /// kernel-half RIPs with; domain 0 uses /proc/kallsyms by default.
         #[arg(long, value_name = "FILE")]
@@ -182,24 +233,60 @@ fn usage(msg: impl Into<String>) -> Failure {
     Failure::new(exit::USAGE, msg)
 }
 
+impl Cmd {
+    fn domain(&self) -> &args::Domain {
+        match self {
+            Cmd::Enable { domid, .. }
+            | Cmd::Disable { domid }
+            | Cmd::Reset { domid }
+            | Cmd::Watch { domid, .. }
+            | Cmd::Unwatch { domid, .. }
+            | Cmd::Translate { domid, .. }
+            | Cmd::Vcpus { domid, .. }
+            | Cmd::List { domid, .. }
+            | Cmd::Stats { domid, .. }
+            | Cmd::Trace { domid, .. } => domid,
+        }
+    }
+}
+
+/// The domain id a command names, looking a name up in xenstore.
+fn resolve(d: &args::Domain) -> Result<u16, Failure> {
+    match d {
+        args::Domain::Id(id) => Ok(*id),
+        args::Domain::Name(name) => {
+            let xs = xenstore::Xenstore::open().ok_or_else(|| {
+                Failure::new(
+                    exit::NO_HYPERCALLS,
+                    format!(
+                        "domain '{name}': cannot read domain names from xenstore (is xenstored \
+                         running, and this dom0 with its xen modules?); give the domain id"
+                    ),
+                )
+            })?;
+            let all = xs.domains();
+            xenstore::lookup(&all, name).ok_or_else(|| {
+                let names: Vec<&str> = all.iter().map(|(_, n)| n.as_str()).collect();
+                Failure::new(
+                    exit::DOMAIN_STATE,
+                    format!(
+                        "there is no domain named '{name}' (domains: {}) [ESRCH]",
+                        names.join(", ")
+                    ),
+                )
+            })
+        }
+    }
+}
+
 fn run(cmd: Cmd) -> Result<(), Failure> {
     // Cross-argument checks, still before any hypercall.
-    if let Cmd::Trace {
-        domid,
-        pid: Some(_),
-        ..
-    } = &cmd
-        && *domid != 0
-    {
-        return Err(usage(
-            "--pid names a process of this domain; it applies to domain 0 (dom0 watching itself) only",
-        ));
-    }
-    if let Cmd::Trace { pid: Some(p), .. } = &cmd
-        && !std::path::Path::new(&format!("/proc/{p}")).exists()
-    {
-        return Err(usage(format!("--pid {p}: there is no process {p}")));
-    }
+    let watch = match &cmd {
+        Cmd::Watch { args, va, cr3, .. } => {
+            Some(args::watch_target(args, *va, *cr3).map_err(usage)?)
+        }
+        _ => None,
+    };
     // Kernel symbols for trace, loaded (or refused) before any hypercall.
     let symbols = match &cmd {
         Cmd::Trace {
@@ -215,37 +302,72 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
                     f.display()
                 )));
             }
-            s
+            Some(s)
         }
-        Cmd::Trace { domid: 0, .. } => std::fs::read_to_string("/proc/kallsyms")
-            .map(|t| code::Symbols::parse(&t))
-            .unwrap_or_default(),
-        _ => code::Symbols::default(),
+        _ => None,
+    };
+    let domid = resolve(cmd.domain())?;
+    if let Cmd::Trace { pid: Some(_), .. } = &cmd
+        && domid != 0
+    {
+        return Err(usage(
+            "--pid names a process of this domain; it applies to domain 0 (dom0 watching itself) only",
+        ));
+    }
+    if let Cmd::Trace { pid: Some(p), .. } = &cmd
+        && !std::path::Path::new(&format!("/proc/{p}")).exists()
+    {
+        return Err(usage(format!("--pid {p}: there is no process {p}")));
+    }
+    if let Cmd::Trace { cr3: Some(_), .. } = &cmd
+        && domid == 0
+    {
+        return Err(usage(
+            "--cr3 applies to another domain; for domain 0's own processes give --pid",
+        ));
+    }
+    let symbols = match symbols {
+        Some(s) => s,
+        None if domid == 0 && matches!(cmd, Cmd::Trace { .. }) => {
+            std::fs::read_to_string("/proc/kallsyms")
+                .map(|t| code::Symbols::parse(&t))
+                .unwrap_or_default()
+        }
+        None => code::Symbols::default(),
     };
     let mut xen = xen::Xen::open()?;
     match cmd {
-        Cmd::Enable { domid, ring } => {
+        Cmd::Enable { ring, .. } => {
             let req = Request::Enable { dom: domid, ring };
             xen.enable(domid, ring)
                 .map_err(|e| errors::explain(&req, e.0))?;
             println!("rust-shadow enabled for domain {domid}, {ring} records per vCPU");
         }
-        Cmd::Disable { domid } => {
+        Cmd::Disable { .. } => {
             xen.simple(domid, abi::Op::Disable)
                 .map_err(|e| errors::explain(&Request::Disable { dom: domid }, e.0))?;
             println!("rust-shadow disabled for domain {domid}");
         }
-        Cmd::Reset { domid } => {
+        Cmd::Reset { .. } => {
             xen.simple(domid, abi::Op::Reset)
                 .map_err(|e| errors::explain(&Request::Reset { dom: domid }, e.0))?;
             println!("rust-shadow reset for domain {domid}");
         }
-        Cmd::Watch {
-            domid,
-            frames,
-            access,
-            steps,
-        } => {
+        Cmd::Watch { steps, .. } => {
+            let Some((target, access)) = watch else {
+                unreachable!("parsed above for every watch")
+            };
+            let frames = match target {
+                args::WatchTarget::Frames(f) => f,
+                args::WatchTarget::Va { va, cr3 } => {
+                    let t = translate(&mut xen, domid, va, cr3)?;
+                    println!("{}", format::translation_text(&t));
+                    Frames {
+                        first: t.gpa >> 12,
+                        nr: 1,
+                    }
+                }
+            };
             let req = Request::Watch {
                 dom: domid,
                 frames,
@@ -267,7 +389,21 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
                 args::access_string(access)
             );
         }
-        Cmd::Unwatch { domid, frames } => {
+        Cmd::Unwatch {
+            frames, va, cr3, ..
+        } => {
+            let frames = match (frames, va, cr3) {
+                (Some(f), _, _) => f,
+                (None, Some(va), Some(cr3)) => {
+                    let t = translate(&mut xen, domid, va, cr3)?;
+                    println!("{}", format::translation_text(&t));
+                    Frames {
+                        first: t.gpa >> 12,
+                        nr: 1,
+                    }
+                }
+                _ => return Err(usage("give the frames, or --va and --cr3")),
+            };
             let req = Request::Unwatch { dom: domid, frames };
             let w = abi::Watch {
                 first_gfn: frames.first,
@@ -278,7 +414,43 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
                 .map_err(|e| errors::explain(&req, e.0))?;
             println!("domain {domid}: no longer watching {frames}");
         }
-        Cmd::List { domid, json } => {
+        Cmd::Translate { va, cr3, json, .. } => {
+            let t = translate(&mut xen, domid, va, cr3)?;
+            if json {
+                println!("{}", format::translation_json(&t));
+            } else {
+                println!("{}", format::translation_text(&t));
+            }
+        }
+        Cmd::Vcpus { json, .. } => {
+            let mut v = 0u32;
+            loop {
+                match xen.control_registers(domid, v) {
+                    Ok(cr) => {
+                        if json {
+                            println!("{}", format::vcpu_json(v, &cr));
+                        } else {
+                            println!("{}", format::vcpu_text(v, &cr));
+                        }
+                    }
+                    // Past the last vCPU: Xen has no CPU record for it.
+                    Err(e) if (e.0 == libc::ENOENT || e.0 == libc::EINVAL) && v > 0 => break,
+                    // A vCPU not brought up yet.
+                    Err(e) if e.0 == libc::ENODATA => println!("vcpu {v}: not up"),
+                    Err(e) => {
+                        return Err(errors::explain(&Request::Vcpus { dom: domid }, e.0));
+                    }
+                }
+                v += 1;
+            }
+            if v == 0 {
+                return Err(errors::explain(
+                    &Request::Vcpus { dom: domid },
+                    libc::EINVAL,
+                ));
+            }
+        }
+        Cmd::List { json, .. } => {
             let ws = xen
                 .list(domid)
                 .map_err(|e| errors::explain(&Request::List { dom: domid }, e.0))?;
@@ -295,7 +467,7 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
                 println!("{} ranges, {frames} frames", ws.len());
             }
         }
-        Cmd::Stats { domid, json } => {
+        Cmd::Stats { json, .. } => {
             let s = xen
                 .stats(domid)
                 .map_err(|e| errors::explain(&Request::Stats { dom: domid }, e.0))?;
@@ -306,21 +478,46 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
             }
         }
         Cmd::Trace {
-            domid,
             vcpu,
             json,
             once,
             count,
             interval,
             pid,
+            cr3,
             ..
         } => {
             trace(
-                &mut xen, domid, vcpu, json, once, count, interval, pid, &symbols,
+                &mut xen, domid, vcpu, json, once, count, interval, pid, cr3, &symbols,
             )?;
         }
     }
     Ok(())
+}
+
+/// `va` through the domain's page tables at `cr3`, in the paging mode of
+/// its vCPU 0.
+fn translate(
+    xen: &mut xen::Xen,
+    dom: u16,
+    va: u64,
+    cr3: u64,
+) -> Result<walk::Translation, Failure> {
+    let req = Request::Translate { dom, va, cr3 };
+    if dom == 0 {
+        return Err(usage(
+            "--va reads another domain's page tables; domain 0 watches its own processes \
+             by frame (see /proc/PID/pagemap)",
+        ));
+    }
+    let regs = xen
+        .control_registers(dom, 0)
+        .map_err(|e| errors::explain(&req, e.0))?;
+    let mut f = code::Foreign::new(dom, None);
+    walk::translate_with(walk::Paging::of(&regs), cr3, va, |gpa, width| {
+        f.read_entry(xen, gpa, width)
+    })
+    .map_err(|why| errors::untranslated(&req, &why))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -333,6 +530,7 @@ fn trace(
     count: Option<u64>,
     interval: u64,
     pid: Option<u32>,
+    cr3: Option<u64>,
     symbols: &code::Symbols,
 ) -> Result<(), Failure> {
     let process = match pid {
@@ -347,7 +545,7 @@ fn trace(
     let kcore = if dom == 0 { code::Kcore::open() } else { None };
     // Another domain: foreign mappings and its vCPUs' page tables.
     let mut foreign = if dom != 0 {
-        Some(code::Foreign::new(dom))
+        Some(code::Foreign::new(dom, cr3))
     } else {
         None
     };
@@ -460,27 +658,37 @@ mod tests {
         match c.cmd {
             Cmd::Watch {
                 domid,
-                frames,
-                access,
+                args,
+                va,
+                cr3,
                 steps,
             } => {
+                assert_eq!(domid, args::Domain::Id(1));
                 assert_eq!(
-                    (domid, frames, access, steps),
-                    (
-                        1,
-                        Frames {
+                    args::watch_target(&args, va, cr3),
+                    Ok((
+                        args::WatchTarget::Frames(Frames {
                             first: 0x1a0,
                             nr: 4
-                        },
-                        3,
-                        8
-                    )
+                        }),
+                        3
+                    ))
                 );
+                assert_eq!(steps, 8);
             }
             other => panic!("{other:?}"),
         }
         match parse(&["watch", "0", "0x10"]).unwrap().cmd {
-            Cmd::Watch { access, steps, .. } => assert_eq!((access, steps), (3, 0)),
+            Cmd::Watch {
+                args,
+                va,
+                cr3,
+                steps,
+                ..
+            } => {
+                assert_eq!(args::watch_target(&args, va, cr3).map(|t| t.1), Ok(3));
+                assert_eq!(steps, 0);
+            }
             other => panic!("{other:?}"),
         }
         match parse(&["enable", "2"]).unwrap().cmd {
@@ -512,7 +720,31 @@ mod tests {
             &["enable", "1", "--ring", "8"],
             &["enable", "1", "--ring", "131072"],
             &["watch", "1"],
-            &["watch", "x", "0x10"],
+            &["watch", "1x", "0x10"],
+            &["watch", "a/b", "0x10"],
+            &["watch", "1", "--va", "0x1000"],
+            &["watch", "1", "0x10", "--cr3", "0x1000"],
+            &[
+                "watch",
+                "1",
+                "--va",
+                "0x0100000000000000",
+                "--cr3",
+                "0x1000",
+            ],
+            &[
+                "watch",
+                "1",
+                "--va",
+                "0x1000",
+                "--cr3",
+                "0x0010000000000000",
+            ],
+            &["unwatch", "1", "--va", "0x1000"],
+            &["unwatch", "1", "0x10", "--va", "0x1000", "--cr3", "0x1000"],
+            &["translate", "1", "--va", "0x1000"],
+            &["translate", "1", "--cr3", "0x1000"],
+            &["vcpus"],
             &["watch", "1", "0x10-0x1"],
             &["watch", "1", "0x10+0"],
             &["watch", "1", "0+0x100001"],
@@ -544,6 +776,29 @@ mod tests {
         let f = run(c.cmd).expect_err("refused");
         assert_eq!(f.code, exit::USAGE);
         assert!(f.message.contains("domain 0"));
+    }
+
+    #[test]
+    fn watch_needs_frames_or_an_address_before_any_hypercall() {
+        for a in [
+            &["watch", "1", "w"][..],
+            &[
+                "watch", "1", "0x10", "w", "--va", "0x1000", "--cr3", "0x1000",
+            ],
+            &["watch", "1", "r", "w", "--va", "0x1000", "--cr3", "0x1000"],
+        ] {
+            let c = parse(a).unwrap();
+            let f = run(c.cmd).expect_err("refused");
+            assert_eq!(f.code, exit::USAGE, "{a:?}: {}", f.message);
+        }
+    }
+
+    #[test]
+    fn cr3_with_domain_0_is_refused_before_any_hypercall() {
+        let c = parse(&["trace", "0", "--cr3", "0x1000"]).unwrap();
+        let f = run(c.cmd).expect_err("refused");
+        assert_eq!(f.code, exit::USAGE);
+        assert!(f.message.contains("--pid"), "{}", f.message);
     }
 
     #[test]
@@ -587,6 +842,9 @@ mod tests {
             "stats",
             "trace",
             "reset",
+            "translate",
+            "vcpus",
+            "--va",
         ] {
             assert!(h.contains(s), "{s} missing from help");
         }

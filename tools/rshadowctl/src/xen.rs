@@ -12,6 +12,7 @@
 
 use crate::abi::{self, Domctl, PrivcmdHypercall, Record, RshadowOp, Stats, Watch};
 use crate::errors::{Failure, explain_open};
+use crate::walk::Regs;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::AsRawFd;
@@ -31,8 +32,8 @@ pub const TRACE_BATCH: u32 = (DATA_PAGES * PAGE / std::mem::size_of::<Record>())
 /// Watches per `LIST_WATCHES`.
 pub const LIST_BATCH: u32 = (DATA_PAGES * PAGE / std::mem::size_of::<Watch>()) as u32;
 
-// getvcpucontext writes a whole vcpu_guest_context into the data area.
-const _: () = assert!(abi::VCPU_CONTEXT_SIZE <= DATA_PAGES * PAGE);
+// gethvmcontext_partial writes a whole CPU record into the data area.
+const _: () = assert!(std::mem::size_of::<abi::xen_public::hvm_hw_cpu>() <= DATA_PAGES * PAGE);
 
 /// A hypercall-safe buffer.
 struct HcallBuf {
@@ -187,31 +188,44 @@ impl Xen {
         Ok(unsafe { out.u.rshadow_op })
     }
 
-    /// A vCPU's CR0, CR3 and CR4 now (`XEN_DOMCTL_getvcpucontext`).
-    pub fn control_registers(&mut self, dom: u16, vcpu: u32) -> Result<[u64; 3], Errno> {
+    /// An HVM vCPU's control registers and EFER now
+    /// (`XEN_DOMCTL_gethvmcontext_partial`, its `CPU` record).
+    pub fn control_registers(&mut self, dom: u16, vcpu: u32) -> Result<Regs, Errno> {
+        type Cpu = abi::xen_public::hvm_hw_cpu;
+        let args = abi::xen_public::xen_domctl_hvmcontext_partial {
+            type_: abi::HVM_SAVE_CODE_CPU,
+            instance: vcpu,
+            bufsz: std::mem::size_of::<Cpu>() as u64,
+            buffer: abi::xen_public::__guest_handle_uint8 {
+                p: self.data_addr() as *mut u8,
+            },
+        };
         let mut pad = [0u64; 16];
-        pad[0] = u64::from(vcpu);
-        pad[1] = self.data_addr();
+        // SAFETY: the argument structure (24 bytes) fits the union's 128.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                (&args as *const abi::xen_public::xen_domctl_hvmcontext_partial).cast::<u8>(),
+                pad.as_mut_ptr().cast::<u8>(),
+                std::mem::size_of_val(&args),
+            )
+        };
         let d = Domctl {
-            cmd: abi::DOMCTL_GETVCPUCONTEXT,
+            cmd: abi::DOMCTL_GETHVMCONTEXT_PARTIAL,
             interface_version: abi::DOMCTL_INTERFACE_VERSION,
             domain: dom,
             pad: [0; 3],
             u: abi::DomctlUnion { pad },
         };
         self.domctl(d)?;
-        let cr = |i: usize| {
-            // SAFETY: Xen wrote a vcpu_guest_context (5168 bytes) into the
-            // 64 KiB data area; ctrlreg[i] is inside it.
-            unsafe {
-                std::ptr::read_volatile(
-                    (self.data_addr() as *const u8)
-                        .add(abi::VCPU_CONTEXT_CTRLREG + 8 * i)
-                        .cast::<u64>(),
-                )
-            }
-        };
-        Ok([cr(0), cr(3), cr(4)])
+        // SAFETY: Xen wrote the CPU record (hvm_hw_cpu, about 1 KiB) at the
+        // start of the 64 KiB data area; read_unaligned copies it out.
+        let cpu: Cpu = unsafe { std::ptr::read_unaligned(self.data_addr() as *const Cpu) };
+        Ok(Regs {
+            cr0: cpu.cr0,
+            cr3: cpu.cr3,
+            cr4: cpu.cr4,
+            efer: cpu.msr_efer,
+        })
     }
 
     /// A copy of a frame of another domain, through a foreign mapping
