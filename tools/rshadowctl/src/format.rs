@@ -119,8 +119,13 @@ fn hex(v: u64) -> String {
 }
 
 /// One record as one JSON object (one line).
+/// The version of `trace --json`'s objects, in each as `"schema"`: raised
+/// when a field changes meaning or goes away (new fields do not raise it).
+pub const JSON_SCHEMA: u32 = 1;
+
 pub fn record_json(r: &Record, insn: Option<&Insn>, sym: Option<&str>) -> Value {
     let mut o = json!({
+        "schema": JSON_SCHEMA,
         "vcpu": r.vcpu,
         "seq": r.seq,
         "time_ns": r.time,
@@ -246,7 +251,7 @@ pub fn lost_text(vcpu: u32, lost: u64) -> String {
 }
 
 pub fn lost_json(vcpu: u32, lost: u64) -> Value {
-    json!({ "vcpu": vcpu, "lost": lost })
+    json!({ "schema": JSON_SCHEMA, "kind": "lost", "vcpu": vcpu, "lost": lost })
 }
 
 /// `0x7e5700000000 in cr3 0x2e7b000 (4-level) -> gfn 0x29e2 (gpa
@@ -570,5 +575,7 @@ mod tests {
         assert_eq!(stats_json(&s)["steps"], 3);
         assert_eq!(lost_text(1, 4), "v1: 4 records lost (the ring was full)");
         assert_eq!(lost_json(1, 4)["lost"], 4);
+        assert_eq!(lost_json(1, 4)["kind"], "lost");
+        assert_eq!(lost_json(1, 4)["schema"], JSON_SCHEMA);
     }
 }
