@@ -233,6 +233,25 @@ def check_log(text, plat, steps):
         recs = linux.json_between(lines, "DOMU-JSON-BEGIN", "DOMU-JSON-END")
         txt = linux.between(lines, "DOMU-TEXT-BEGIN", "DOMU-TEXT-END")
         linux.check_touch(p, recs, txt, gfn, page, store, nxt, end, steps, windows=None)
+    # jiffies, watched by name: the kernel's writes of it, at its address,
+    # their instructions and steps read from the domU's kernel memory, and
+    # named from the slid symbols file with the slide found.
+    jv = next((l.split()[1] for l in lines if l.startswith("DOMU-JIFFIES ")
+               and len(l.split()) > 1), "")
+    krecs = linux.json_between(lines, "DOMU-KJSON-BEGIN", "DOMU-KJSON-END")
+    ksyms = {l.split()[2] for l in linux.between(lines, "KSYMS-BEGIN", "KSYMS-END")
+             if len(l.split()) == 3 and l.split()[1] in "tT"}
+    kw = [i for i, r in enumerate(krecs) if r.get("kind") in ("write", "rmw")
+          and jv and int(r["linear"], 16) == int(jv, 16)]
+    ksteps = [r for i in kw for r in krecs[i + 1:i + 5] if r.get("kind") == "step"]
+    ok = (bool(kw) and all(krecs[i]["cpl"] == 0 and krecs[i]["insn"] for i in kw)
+          and all(r["insn"] and r["cpl"] == 0 for r in ksteps) and len(ksteps) >= 4
+          and all((krecs[i].get("symbol") or "").split("+")[0] in ksyms for i in kw))
+    a = krecs[kw[0]] if kw else {}
+    record("PASS" if ok else "FAIL", f"{p}/trace-ksym",
+           f"{len(kw)} kernel writes of jiffies ({jv}) in {len(krecs)} records; first at "
+           f"{a.get('rip')} <{a.get('symbol')}> '{a.get('insn')}', "
+           f"steps {[r['insn'] for r in ksteps[:4]]}")
     record("PASS" if "RSHADOW-DOMU end" in text else "FAIL", f"{p}/finished")
 
 

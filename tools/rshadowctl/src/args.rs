@@ -122,44 +122,67 @@ pub fn parse_watch_arg(s: &str) -> Result<WatchArg, String> {
     }
 }
 
-/// What `watch` watches: frames given as numbers, or the page of a
-/// virtual address in an address space.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WatchTarget {
-    Frames(Frames),
+/// An address to resolve to a frame: a virtual address in the address
+/// space at `cr3`, or a kernel symbol (from `--symbols`) in the address
+/// space at `cr3`, vCPU 0's current one by default (every address space
+/// maps the kernel).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Address {
     Va { va: u64, cr3: u64 },
+    Ksym { name: String, cr3: Option<u64> },
 }
 
-/// The frames (or the virtual address) and the access mask from `watch`'s
-/// positionals and options: `FRAMES [ACCESS]`, or `[ACCESS]` with `--va`
-/// and `--cr3`.  The mask defaults to `rw`.
-pub fn watch_target(
-    pos: &[WatchArg],
-    va: Option<u64>,
-    cr3: Option<u64>,
-) -> Result<(WatchTarget, u32), String> {
+impl Address {
+    /// The address named by `--va`/`--ksym`/`--cr3`, if any; the error
+    /// says what is missing.
+    pub fn from_options(
+        va: Option<u64>,
+        ksym: Option<&str>,
+        cr3: Option<u64>,
+    ) -> Result<Option<Address>, String> {
+        match (va, ksym, cr3) {
+            (Some(_), Some(_), _) => Err("give --va or --ksym, not both".into()),
+            (Some(va), None, Some(cr3)) => Ok(Some(Address::Va { va, cr3 })),
+            (Some(_), None, None) => {
+                Err("--va needs --cr3: an address means nothing without its address space".into())
+            }
+            (None, Some(name), cr3) => Ok(Some(Address::Ksym {
+                name: name.to_string(),
+                cr3,
+            })),
+            (None, None, Some(_)) => Err("--cr3 goes with --va or --ksym".into()),
+            (None, None, None) => Ok(None),
+        }
+    }
+}
+
+/// What `watch` watches: frames given as numbers, or the page of an
+/// address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WatchTarget {
+    Frames(Frames),
+    Address(Address),
+}
+
+/// The frames (or the address) and the access mask from `watch`'s
+/// positionals and options: `FRAMES [ACCESS]`, or `[ACCESS]` with an
+/// address.  The mask defaults to `rw`.
+pub fn watch_target(pos: &[WatchArg], at: Option<Address>) -> Result<(WatchTarget, u32), String> {
     let default = abi::ACCESS_R | abi::ACCESS_W;
-    match (pos, va, cr3) {
-        (_, Some(_), None) | (_, None, Some(_)) => Err(
-            "--va and --cr3 go together: an address means nothing without its \
-                 address space"
+    match (pos, at) {
+        ([WatchArg::Frames(f)], None) => Ok((WatchTarget::Frames(*f), default)),
+        ([WatchArg::Frames(f), WatchArg::Access(a)], None) => Ok((WatchTarget::Frames(*f), *a)),
+        ([], Some(at)) => Ok((WatchTarget::Address(at), default)),
+        ([WatchArg::Access(a)], Some(at)) => Ok((WatchTarget::Address(at), *a)),
+        ([WatchArg::Frames(_), ..], Some(_)) => {
+            Err("give frames or an address (--va, --ksym), not both".into())
+        }
+        ([], None) | ([WatchArg::Access(_)], None) => Err(
+            "say what to watch: frames (GFN, FIRST-LAST, FIRST+COUNT), --va ADDR --cr3 CR3, \
+             or --ksym NAME --symbols FILE"
                 .into(),
         ),
-        ([WatchArg::Frames(f)], None, None) => Ok((WatchTarget::Frames(*f), default)),
-        ([WatchArg::Frames(f), WatchArg::Access(a)], None, None) => {
-            Ok((WatchTarget::Frames(*f), *a))
-        }
-        ([], Some(va), Some(cr3)) => Ok((WatchTarget::Va { va, cr3 }, default)),
-        ([WatchArg::Access(a)], Some(va), Some(cr3)) => Ok((WatchTarget::Va { va, cr3 }, *a)),
-        ([WatchArg::Frames(_), ..], Some(_), Some(_)) => {
-            Err("give frames or --va, not both".into())
-        }
-        ([], None, None) | ([WatchArg::Access(_)], None, None) => Err(
-            "say what to watch: frames (GFN, FIRST-LAST, FIRST+COUNT), or --va ADDR \
-                 --cr3 CR3"
-                .into(),
-        ),
-        _ => Err("the arguments are FRAMES [ACCESS], or [ACCESS] with --va and --cr3".into()),
+        _ => Err("the arguments are FRAMES [ACCESS], or [ACCESS] with --va or --ksym".into()),
     }
 }
 
@@ -342,32 +365,53 @@ mod tests {
         assert_eq!(parse_watch_arg("0x10"), Ok(fr));
         assert_eq!(parse_watch_arg("w"), Ok(w));
         assert!(parse_watch_arg("q").is_err());
+        assert_eq!(watch_target(&[fr], None), Ok((WatchTarget::Frames(f), 3)));
         assert_eq!(
-            watch_target(&[fr], None, None),
-            Ok((WatchTarget::Frames(f), 3))
-        );
-        assert_eq!(
-            watch_target(&[fr, w], None, None),
+            watch_target(&[fr, w], None),
             Ok((WatchTarget::Frames(f), 2))
         );
-        let va = WatchTarget::Va {
+        let va = Address::Va {
             va: 0x1000,
             cr3: 0x2000,
         };
-        assert_eq!(watch_target(&[], Some(0x1000), Some(0x2000)), Ok((va, 3)));
-        assert_eq!(watch_target(&[w], Some(0x1000), Some(0x2000)), Ok((va, 2)));
-        for (pos, v, c) in [
-            (&[][..], None, None),
-            (&[w][..], None, None),
-            (&[fr][..], Some(1), Some(2)),
-            (&[fr][..], Some(1), None),
-            (&[][..], None, Some(2)),
-            (&[w, w][..], Some(1), Some(2)),
-            (&[w, fr][..], None, None),
-            (&[fr, fr][..], None, None),
+        let at = || Some(va.clone());
+        assert_eq!(
+            watch_target(&[], at()),
+            Ok((WatchTarget::Address(va.clone()), 3))
+        );
+        assert_eq!(
+            watch_target(&[w], at()),
+            Ok((WatchTarget::Address(va.clone()), 2))
+        );
+        for (pos, a) in [
+            (&[][..], None),
+            (&[w][..], None),
+            (&[fr][..], at()),
+            (&[w, w][..], at()),
+            (&[w, fr][..], None),
+            (&[fr, fr][..], None),
         ] {
-            assert!(watch_target(pos, v, c).is_err(), "{pos:?} {v:?} {c:?}");
+            assert!(watch_target(pos, a.clone()).is_err(), "{pos:?} {a:?}");
         }
+    }
+
+    #[test]
+    fn addresses_from_options() {
+        assert_eq!(
+            Address::from_options(Some(1), None, Some(2)),
+            Ok(Some(Address::Va { va: 1, cr3: 2 }))
+        );
+        assert_eq!(
+            Address::from_options(None, Some("jiffies"), None),
+            Ok(Some(Address::Ksym {
+                name: "jiffies".into(),
+                cr3: None
+            }))
+        );
+        assert_eq!(Address::from_options(None, None, None), Ok(None));
+        assert!(Address::from_options(Some(1), None, None).is_err());
+        assert!(Address::from_options(Some(1), Some("x"), Some(2)).is_err());
+        assert!(Address::from_options(None, None, Some(2)).is_err());
     }
 
     #[test]

@@ -152,15 +152,20 @@ impl Kcore {
     }
 }
 
-/// Text symbols of a kernel, from `/proc/kallsyms` or a `System.map`
-/// ("ADDRESS TYPE NAME [module]" lines).
+/// Symbols of a kernel, from `/proc/kallsyms` or a `System.map`
+/// ("ADDRESS TYPE NAME [module]" lines): text symbols to name RIPs with,
+/// and every symbol by name (`--ksym`).  `slide` is the KASLR offset of the
+/// running kernel from these addresses (0 for a copy of its own kallsyms).
 #[derive(Default, Debug)]
 pub struct Symbols {
     syms: Vec<(u64, String)>,
+    names: HashMap<String, u64>,
+    slide: u64,
 }
 
 impl Symbols {
     pub fn parse(text: &str) -> Symbols {
+        let mut names = HashMap::new();
         let mut syms: Vec<(u64, String)> = text
             .lines()
             .filter_map(|l| {
@@ -168,20 +173,40 @@ impl Symbols {
                 let addr = u64::from_str_radix(f.next()?, 16).ok()?;
                 let kind = f.next()?;
                 let name = f.next()?;
+                if addr != 0 && f.next().is_none() {
+                    // The kernel's own symbols (no [module]); the first of a
+                    // name wins, as kallsyms_lookup_name does.
+                    names.entry(name.to_string()).or_insert(addr);
+                }
                 (addr != 0 && matches!(kind, "t" | "T" | "w" | "W"))
                     .then(|| (addr, name.to_string()))
             })
             .collect();
         syms.sort();
-        Symbols { syms }
+        Symbols {
+            syms,
+            names,
+            slide: 0,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.syms.is_empty()
+        self.syms.is_empty() && self.names.is_empty()
+    }
+
+    /// The address a symbol has in the file (before any slide).
+    pub fn address_of(&self, name: &str) -> Option<u64> {
+        self.names.get(name).copied()
+    }
+
+    /// Names RIPs of a kernel running `slide` bytes away from the file.
+    pub fn set_slide(&mut self, slide: u64) {
+        self.slide = slide;
     }
 
     /// `name+0xoff` for an address at most 1 MiB past a symbol.
     pub fn lookup(&self, addr: u64) -> Option<String> {
+        let addr = addr.wrapping_sub(self.slide);
         let i = self
             .syms
             .partition_point(|(a, _)| *a <= addr)
@@ -196,6 +221,24 @@ impl Symbols {
             }
         })
     }
+}
+
+/// The text `linux_banner` starts with, in every Linux kernel.
+pub const BANNER: &[u8] = b"Linux version ";
+/// Linux x86-64's KASLR: the kernel's virtual address moves by a multiple of
+/// CONFIG_PHYSICAL_ALIGN (2 MiB) within the 1 GiB kernel image area.
+pub const KASLR_ALIGN: u64 = 2 << 20;
+pub const KASLR_RANGE: u64 = 1 << 30;
+
+/// The KASLR slide of a running Linux kernel: the offset, from 0 up in 2
+/// MiB steps within 1 GiB, at which `read(va)` finds `BANNER` at
+/// `linux_banner`'s address from the symbols file.  `None` when no offset
+/// does (the file is not this kernel's, or its page tables are not the
+/// ones given).
+pub fn find_slide(banner: u64, mut read: impl FnMut(u64) -> Option<Vec<u8>>) -> Option<u64> {
+    (0..KASLR_RANGE / KASLR_ALIGN)
+        .map(|k| k * KASLR_ALIGN)
+        .find(|slide| read(banner.wrapping_add(*slide)).is_some_and(|b| b.starts_with(BANNER)))
 }
 
 /// Whether an address is in the upper (kernel) half of a 48- or 57-bit
@@ -262,6 +305,24 @@ impl Foreign {
             regs.cr3 = cr3;
         }
         walk::translate(&regs, va, |gpa| self.read_entry(xen, gpa, 8))
+    }
+
+    /// `n` bytes at `va` in the address space at `cr3` (in `vcpu`'s paging
+    /// mode), or `None` where a page is not mapped.
+    pub fn read_virt(&mut self, xen: &mut Xen, regs: &Regs, va: u64, n: usize) -> Option<Vec<u8>> {
+        let paging = walk::Paging::of(regs);
+        let mut out = Vec::with_capacity(n);
+        let mut at = va;
+        while out.len() < n {
+            let t =
+                walk::translate_with(paging, regs.cr3, at, |gpa, w| self.read_entry(xen, gpa, w))
+                    .ok()?;
+            let off = (t.gpa & 0xfff) as usize;
+            let k = (0x1000 - off).min(n - out.len());
+            out.extend_from_slice(self.frame(xen, t.gpa >> 12)?.get(off..off + k)?);
+            at = at.wrapping_add(k as u64);
+        }
+        Some(out)
     }
 
     /// Up to 15 bytes of code at `rip` in `vcpu`'s current address space.
@@ -454,6 +515,35 @@ mod tests {
         // data symbols are not used; far past the last text symbol: none
         assert_eq!(s.lookup(0xffff_ffff_8200_0000).as_deref(), None);
         assert!(Symbols::parse("0000000000000000 T a\n").is_empty());
+        // every kernel symbol by name, data too; not modules'
+        assert_eq!(s.address_of("some_data"), Some(0xffff_ffff_8200_0000));
+        assert_eq!(s.address_of("_stext"), Some(0xffff_ffff_8100_0000));
+        assert_eq!(s.address_of("mod_fn"), None);
+        assert_eq!(s.address_of("zeroed_by_kptr_restrict"), None);
+    }
+
+    #[test]
+    fn a_slid_kernel_is_named_from_the_file() {
+        let mut s = Symbols::parse("ffffffff81000000 T _stext\nffffffff81000100 T f\n");
+        s.set_slide(0x2e0_0000);
+        assert_eq!(s.lookup(0xffff_ffff_83e0_0104).as_deref(), Some("f+0x4"));
+        assert_eq!(s.lookup(0xffff_ffff_8100_0104), None);
+    }
+
+    #[test]
+    fn kaslr_slide_found_by_the_banner() {
+        let banner = 0xffff_ffff_8200_0100u64;
+        let slide = 7 * KASLR_ALIGN;
+        let mem =
+            |va: u64| (va == banner + slide).then(|| b"Linux version 6.1.0-57-amd64".to_vec());
+        assert_eq!(find_slide(banner, mem), Some(slide));
+        assert_eq!(
+            find_slide(banner, |_| Some(b"Linux version x".to_vec())),
+            Some(0)
+        );
+        // nothing like a banner anywhere: no slide, not a guess
+        assert_eq!(find_slide(banner, |_| Some(vec![0; 14])), None);
+        assert_eq!(find_slide(banner, |_| None), None);
     }
 
     #[test]

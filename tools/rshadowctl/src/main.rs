@@ -80,55 +80,45 @@ enum Cmd {
         #[arg(value_parser = args::parse_domain)]
         domid: args::Domain,
     },
-    /// Watch a frame or a range of frames, or the page of a virtual address.
+    /// Watch a frame or a range of frames, or the page of an address.
     Watch {
         /// Domain id or name.
         #[arg(value_parser = args::parse_domain)]
         domid: args::Domain,
         /// FRAMES: GFN, FIRST-LAST or FIRST+COUNT (at most 2^20 frames), left
-        /// out with --va.  ACCESS: any of r, w, x (default rw).
-        #[arg(value_name = "FRAMES|ACCESS", num_args = 0..=2, required_unless_present = "va",
+        /// out with --va or --ksym.  ACCESS: any of r, w, x (default rw).
+        #[arg(value_name = "FRAMES|ACCESS", num_args = 0..=2,
+              required_unless_present_any = ["va", "ksym"],
               value_parser = args::parse_watch_arg)]
         args: Vec<args::WatchArg>,
-        /// Watch the frame this guest virtual address maps to in the address
-        /// space at --cr3 (the guest's page tables, walked from here).
-        #[arg(long, value_parser = args::parse_va, requires = "cr3")]
-        va: Option<u64>,
-        /// The address space of --va: a CR3 value (PCID bits ignored).
-        #[arg(long, value_parser = args::parse_cr3, requires = "va")]
-        cr3: Option<u64>,
+        #[command(flatten)]
+        at: At,
         /// Instructions to single-step and record after each access (0-4096).
         #[arg(short, long, default_value = "0", value_parser = args::parse_steps)]
         steps: u32,
     },
-    /// Stop watching a range, given exactly as it was watched (or by --va).
+    /// Stop watching a range, given exactly as it was watched (or by address).
     Unwatch {
         /// Domain id or name.
         #[arg(value_parser = args::parse_domain)]
         domid: args::Domain,
         /// GFN, FIRST-LAST or FIRST+COUNT, exactly as watched; left out with
-        /// --va.
-        #[arg(value_parser = args::parse_frames, required_unless_present = "va")]
+        /// --va or --ksym.
+        #[arg(value_parser = args::parse_frames,
+              required_unless_present_any = ["va", "ksym"],
+              conflicts_with_all = ["va", "ksym"])]
         frames: Option<Frames>,
-        /// The virtual address given to `watch --va`.
-        #[arg(long, value_parser = args::parse_va, requires = "cr3", conflicts_with = "frames")]
-        va: Option<u64>,
-        /// The address space of --va.
-        #[arg(long, value_parser = args::parse_cr3, requires = "va")]
-        cr3: Option<u64>,
+        #[command(flatten)]
+        at: At,
     },
-    /// Show the frame a guest virtual address maps to in an address space,
-    /// walking the guest's page tables from here.
+    /// Show the frame an address maps to, walking the guest's page tables
+    /// from here.
     Translate {
         /// Domain id or name.
         #[arg(value_parser = args::parse_domain)]
         domid: args::Domain,
-        /// The guest virtual address.
-        #[arg(long, value_parser = args::parse_va)]
-        va: u64,
-        /// The address space: a CR3 value (PCID bits ignored).
-        #[arg(long, value_parser = args::parse_cr3)]
-        cr3: u64,
+        #[command(flatten)]
+        at: At,
         /// One JSON object.
         #[arg(long)]
         json: bool,
@@ -216,6 +206,32 @@ Anything else shows \"(code not readable)\" (JSON: \"insn\": null).")]
     },
 }
 
+/// An address instead of frame numbers.
+#[derive(clap::Args, Debug, Clone)]
+struct At {
+    /// A guest virtual address, in the address space at --cr3.
+    #[arg(long, value_parser = args::parse_va, requires = "cr3", conflicts_with = "ksym")]
+    va: Option<u64>,
+    /// A kernel symbol (a variable, say), from --symbols, found in the running
+    /// kernel wherever KASLR put it.
+    #[arg(long, value_name = "NAME", requires = "symbols")]
+    ksym: Option<String>,
+    /// The address space: a CR3 value (PCID bits ignored).  With --ksym,
+    /// vCPU 0's current one by default.
+    #[arg(long, value_parser = args::parse_cr3)]
+    cr3: Option<u64>,
+    /// The kernel's symbols for --ksym: a System.map, or a copy of its
+    /// /proc/kallsyms (with linux_banner, by which KASLR's offset is found).
+    #[arg(long, value_name = "FILE")]
+    symbols: Option<std::path::PathBuf>,
+}
+
+impl At {
+    fn address(&self) -> Result<Option<args::Address>, Failure> {
+        args::Address::from_options(self.va, self.ksym.as_deref(), self.cr3).map_err(usage)
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
     let code = match run(cli.cmd) {
@@ -279,30 +295,68 @@ fn resolve(d: &args::Domain) -> Result<u16, Failure> {
     }
 }
 
+/// A symbols file, read and parsed, or a usage error.
+fn load_symbols(f: &std::path::Path) -> Result<code::Symbols, Failure> {
+    let text =
+        std::fs::read_to_string(f).map_err(|e| usage(format!("--symbols {}: {e}", f.display())))?;
+    let s = code::Symbols::parse(&text);
+    if s.is_empty() {
+        return Err(usage(format!(
+            "--symbols {}: no symbols in it (give a System.map, or a copy of \
+             /proc/kallsyms read as root)",
+            f.display()
+        )));
+    }
+    Ok(s)
+}
+
 fn run(cmd: Cmd) -> Result<(), Failure> {
     // Cross-argument checks, still before any hypercall.
     let watch = match &cmd {
-        Cmd::Watch { args, va, cr3, .. } => {
-            Some(args::watch_target(args, *va, *cr3).map_err(usage)?)
+        Cmd::Watch { args, at, .. } => {
+            Some(args::watch_target(args, at.address()?).map_err(usage)?)
         }
         _ => None,
     };
-    // Kernel symbols for trace, loaded (or refused) before any hypercall.
+    let at = match &cmd {
+        Cmd::Watch { at, .. } | Cmd::Unwatch { at, .. } | Cmd::Translate { at, .. } => {
+            at.address()?
+        }
+        _ => None,
+    };
+    if let Cmd::Translate { .. } = &cmd
+        && at.is_none()
+    {
+        return Err(usage(
+            "translate needs --va ADDR --cr3 CR3, or --ksym NAME --symbols FILE",
+        ));
+    }
+    // Kernel symbols, loaded (or refused) before any hypercall.
     let symbols = match &cmd {
         Cmd::Trace {
             symbols: Some(f), ..
-        } => {
-            let text = std::fs::read_to_string(f)
-                .map_err(|e| usage(format!("--symbols {}: {e}", f.display())))?;
-            let s = code::Symbols::parse(&text);
-            if s.is_empty() {
-                return Err(usage(format!(
-                    "--symbols {}: no text symbols in it (give a System.map, or a copy of \
-                     /proc/kallsyms read as root)",
-                    f.display()
-                )));
+        } => Some(load_symbols(f)?),
+        Cmd::Watch { at, .. } | Cmd::Unwatch { at, .. } | Cmd::Translate { at, .. } => {
+            match (&at.ksym, &at.symbols) {
+                (Some(name), Some(f)) => {
+                    let s = load_symbols(f)?;
+                    for n in [name.as_str(), "linux_banner"] {
+                        if s.address_of(n).is_none() {
+                            return Err(usage(format!(
+                                "--symbols {}: no symbol {n} in it{}",
+                                f.display(),
+                                if n == "linux_banner" {
+                                    " (rshadowctl finds the kernel's KASLR offset by it)"
+                                } else {
+                                    ""
+                                }
+                            )));
+                        }
+                    }
+                    Some(s)
+                }
+                _ => None,
             }
-            Some(s)
         }
         _ => None,
     };
@@ -359,9 +413,8 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
             };
             let frames = match target {
                 args::WatchTarget::Frames(f) => f,
-                args::WatchTarget::Va { va, cr3 } => {
-                    let t = translate(&mut xen, domid, va, cr3)?;
-                    println!("{}", format::translation_text(&t));
+                args::WatchTarget::Address(a) => {
+                    let t = locate(&mut xen, domid, &a, Some(&symbols))?;
                     Frames {
                         first: t.gpa >> 12,
                         nr: 1,
@@ -389,20 +442,17 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
                 args::access_string(access)
             );
         }
-        Cmd::Unwatch {
-            frames, va, cr3, ..
-        } => {
-            let frames = match (frames, va, cr3) {
-                (Some(f), _, _) => f,
-                (None, Some(va), Some(cr3)) => {
-                    let t = translate(&mut xen, domid, va, cr3)?;
-                    println!("{}", format::translation_text(&t));
+        Cmd::Unwatch { frames, .. } => {
+            let frames = match (frames, &at) {
+                (Some(f), _) => f,
+                (None, Some(a)) => {
+                    let t = locate(&mut xen, domid, a, Some(&symbols))?;
                     Frames {
                         first: t.gpa >> 12,
                         nr: 1,
                     }
                 }
-                _ => return Err(usage("give the frames, or --va and --cr3")),
+                (None, None) => return Err(usage("give the frames, --va or --ksym")),
             };
             let req = Request::Unwatch { dom: domid, frames };
             let w = abi::Watch {
@@ -414,12 +464,17 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
                 .map_err(|e| errors::explain(&req, e.0))?;
             println!("domain {domid}: no longer watching {frames}");
         }
-        Cmd::Translate { va, cr3, json, .. } => {
-            let t = translate(&mut xen, domid, va, cr3)?;
+        Cmd::Translate { json, .. } => {
+            let Some(a) = &at else {
+                unreachable!("refused above without an address")
+            };
+            let t = if json {
+                locate_quietly(&mut xen, domid, a, Some(&symbols))?
+            } else {
+                locate(&mut xen, domid, a, Some(&symbols))?
+            };
             if json {
                 println!("{}", format::translation_json(&t));
-            } else {
-                println!("{}", format::translation_text(&t));
             }
         }
         Cmd::Vcpus { json, .. } => {
@@ -485,8 +540,30 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
             interval,
             pid,
             cr3,
+            symbols: ref file,
             ..
         } => {
+            let mut symbols = symbols;
+            // Another domain's symbols: name its RIPs wherever KASLR put
+            // its kernel (found by linux_banner, as --ksym does).
+            if let (Some(_), Some(banner)) = (file, symbols.address_of("linux_banner"))
+                && domid != 0
+                && let Ok(mut regs) = xen.control_registers(domid, 0)
+            {
+                if let Some(c) = cr3 {
+                    regs.cr3 = c;
+                }
+                let mut f = code::Foreign::new(domid, None);
+                match code::find_slide(banner, |va| {
+                    f.read_virt(&mut xen, &regs, va, code::BANNER.len())
+                }) {
+                    Some(slide) => symbols.set_slide(slide),
+                    None => eprintln!(
+                        "rshadowctl: warning: linux_banner is not where --symbols says at any \
+                         KASLR offset; naming RIPs as the file has them"
+                    ),
+                }
+            }
             trace(
                 &mut xen, domid, vcpu, json, once, count, interval, pid, cr3, &symbols,
             )?;
@@ -495,29 +572,109 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
     Ok(())
 }
 
-/// `va` through the domain's page tables at `cr3`, in the paging mode of
-/// its vCPU 0.
-fn translate(
+/// Resolves an address to a frame and says how (one line per step).
+fn locate(
     xen: &mut xen::Xen,
     dom: u16,
-    va: u64,
-    cr3: u64,
+    a: &args::Address,
+    symbols: Option<&code::Symbols>,
 ) -> Result<walk::Translation, Failure> {
-    let req = Request::Translate { dom, va, cr3 };
+    let (t, how) = resolve_address(xen, dom, a, symbols)?;
+    if let Some(h) = how {
+        println!("{h}");
+    }
+    println!("{}", format::translation_text(&t));
+    Ok(t)
+}
+
+fn locate_quietly(
+    xen: &mut xen::Xen,
+    dom: u16,
+    a: &args::Address,
+    symbols: Option<&code::Symbols>,
+) -> Result<walk::Translation, Failure> {
+    resolve_address(xen, dom, a, symbols).map(|(t, _)| t)
+}
+
+/// The frame an address maps to, walking the domain's page tables in the
+/// paging mode of its vCPU 0; for a kernel symbol, also where KASLR put
+/// the kernel (the returned line says so).
+fn resolve_address(
+    xen: &mut xen::Xen,
+    dom: u16,
+    a: &args::Address,
+    symbols: Option<&code::Symbols>,
+) -> Result<(walk::Translation, Option<String>), Failure> {
+    let (va, cr3) = match a {
+        args::Address::Va { va, cr3 } => (*va, Some(*cr3)),
+        args::Address::Ksym { cr3, .. } => (0, *cr3),
+    };
+    let req = Request::Translate {
+        dom,
+        va,
+        cr3: cr3.unwrap_or(0),
+    };
     if dom == 0 {
         return Err(usage(
-            "--va reads another domain's page tables; domain 0 watches its own processes \
-             by frame (see /proc/PID/pagemap)",
+            "--va and --ksym read another domain's page tables; domain 0 watches its own \
+             processes by frame (see /proc/PID/pagemap)",
         ));
     }
-    let regs = xen
+    let mut regs = xen
         .control_registers(dom, 0)
         .map_err(|e| errors::explain(&req, e.0))?;
+    if let Some(c) = cr3 {
+        regs.cr3 = c;
+    }
     let mut f = code::Foreign::new(dom, None);
-    walk::translate_with(walk::Paging::of(&regs), cr3, va, |gpa, width| {
+    let (va, how) = match a {
+        args::Address::Va { va, .. } => (*va, None),
+        args::Address::Ksym { name, .. } => {
+            let Some(syms) = symbols else {
+                return Err(usage("--ksym needs --symbols FILE"));
+            };
+            let (Some(addr), Some(banner)) =
+                (syms.address_of(name), syms.address_of("linux_banner"))
+            else {
+                return Err(usage(format!(
+                    "no symbol {name} or linux_banner in --symbols"
+                )));
+            };
+            let slide = code::find_slide(banner, |va| {
+                f.read_virt(xen, &regs, va, code::BANNER.len())
+            })
+            .ok_or_else(|| {
+                Failure::new(
+                    exit::REFUSED,
+                    format!(
+                        "--ksym {name}: no \"{}\" at linux_banner ({banner:#x} in the symbols \
+                         file) at any KASLR offset (0 to 1 GiB in 2 MiB steps) in the \
+                         address space at cr3 {:#x}: the symbols are not this kernel's",
+                        String::from_utf8_lossy(code::BANNER).trim_end(),
+                        regs.cr3
+                    ),
+                )
+            })?;
+            let va = addr.wrapping_add(slide);
+            (
+                va,
+                Some(format!(
+                    "{name} is at {addr:#x} in the symbols file; KASLR slide {slide:#x} \
+                     (found by linux_banner): {va:#x}"
+                )),
+            )
+        }
+    };
+    let req = Request::Translate {
+        dom,
+        va,
+        cr3: regs.cr3,
+    };
+    let t = walk::translate_with(walk::Paging::of(&regs), regs.cr3, va, |gpa, width| {
         f.read_entry(xen, gpa, width)
     })
-    .map_err(|why| errors::untranslated(&req, &why))
+    .map_err(|why| errors::untranslated(&req, &why))?;
+    Ok((t, how))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -659,13 +816,12 @@ mod tests {
             Cmd::Watch {
                 domid,
                 args,
-                va,
-                cr3,
+                at,
                 steps,
             } => {
                 assert_eq!(domid, args::Domain::Id(1));
                 assert_eq!(
-                    args::watch_target(&args, va, cr3),
+                    args::watch_target(&args, at.address().unwrap()),
                     Ok((
                         args::WatchTarget::Frames(Frames {
                             first: 0x1a0,
@@ -680,13 +836,12 @@ mod tests {
         }
         match parse(&["watch", "0", "0x10"]).unwrap().cmd {
             Cmd::Watch {
-                args,
-                va,
-                cr3,
-                steps,
-                ..
+                args, at, steps, ..
             } => {
-                assert_eq!(args::watch_target(&args, va, cr3).map(|t| t.1), Ok(3));
+                assert_eq!(
+                    args::watch_target(&args, at.address().unwrap()).map(|t| t.1),
+                    Ok(3)
+                );
                 assert_eq!(steps, 0);
             }
             other => panic!("{other:?}"),
@@ -723,7 +878,6 @@ mod tests {
             &["watch", "1x", "0x10"],
             &["watch", "a/b", "0x10"],
             &["watch", "1", "--va", "0x1000"],
-            &["watch", "1", "0x10", "--cr3", "0x1000"],
             &[
                 "watch",
                 "1",
@@ -743,7 +897,27 @@ mod tests {
             &["unwatch", "1", "--va", "0x1000"],
             &["unwatch", "1", "0x10", "--va", "0x1000", "--cr3", "0x1000"],
             &["translate", "1", "--va", "0x1000"],
-            &["translate", "1", "--cr3", "0x1000"],
+            &["translate", "1", "--ksym", "jiffies"],
+            &[
+                "translate",
+                "1",
+                "--ksym",
+                "jiffies",
+                "--va",
+                "0x1000",
+                "--cr3",
+                "0x1000",
+            ],
+            &["watch", "1", "--ksym", "jiffies"],
+            &[
+                "unwatch",
+                "1",
+                "0x10",
+                "--ksym",
+                "jiffies",
+                "--symbols",
+                "/x",
+            ],
             &["vcpus"],
             &["watch", "1", "0x10-0x1"],
             &["watch", "1", "0x10+0"],
@@ -782,6 +956,8 @@ mod tests {
     fn watch_needs_frames_or_an_address_before_any_hypercall() {
         for a in [
             &["watch", "1", "w"][..],
+            &["watch", "1", "0x10", "--cr3", "0x1000"],
+            &["watch", "1", "0x10", "--ksym", "jiffies", "--symbols", "/x"],
             &[
                 "watch", "1", "0x10", "w", "--va", "0x1000", "--cr3", "0x1000",
             ],
@@ -791,6 +967,42 @@ mod tests {
             let f = run(c.cmd).expect_err("refused");
             assert_eq!(f.code, exit::USAGE, "{a:?}: {}", f.message);
         }
+    }
+
+    #[test]
+    fn ksym_needs_a_symbol_and_linux_banner_before_any_hypercall() {
+        let map = std::env::temp_dir().join(format!("rshadowctl-ksym-{}", std::process::id()));
+        std::fs::write(&map, "ffffffff82a05000 D jiffies\n").unwrap();
+        let m = map.to_str().unwrap();
+        for (a, want) in [
+            (
+                &["translate", "1", "--ksym", "nosuch", "--symbols", m][..],
+                "no symbol nosuch",
+            ),
+            (
+                &["watch", "1", "w", "--ksym", "jiffies", "--symbols", m],
+                "no symbol linux_banner",
+            ),
+            (
+                &[
+                    "translate",
+                    "1",
+                    "--ksym",
+                    "jiffies",
+                    "--symbols",
+                    "/nonexistent",
+                ],
+                "/nonexistent",
+            ),
+            (&["translate", "1"], "translate needs"),
+            (&["translate", "1", "--cr3", "0x1000"], "--cr3 goes with"),
+        ] {
+            let c = parse(a).unwrap();
+            let f = run(c.cmd).expect_err("refused");
+            assert_eq!(f.code, exit::USAGE, "{a:?}: {}", f.message);
+            assert!(f.message.contains(want), "{a:?}: {}", f.message);
+        }
+        std::fs::remove_file(&map).ok();
     }
 
     #[test]
@@ -825,7 +1037,7 @@ mod tests {
         let f = run(c.cmd).expect_err("refused");
         std::fs::remove_file(&empty).ok();
         assert_eq!(f.code, exit::USAGE);
-        assert!(f.message.contains("no text symbols"), "{}", f.message);
+        assert!(f.message.contains("no symbols"), "{}", f.message);
     }
 
     #[test]
