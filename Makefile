@@ -13,6 +13,9 @@
 #                    paths on the host (rewrites BENCHMARKS.md's tables)
 #   bench-host       the host micro-benchmarks only
 #   setup            install what the build and the emulators need (root)
+#   deb              Debian packages of the hypervisor and rshadowctl
+#   run-domu | test-domu   the toolstack demo | test alone (a PV dom0 with
+#                    xl and a PVH domU)
 #
 # Developer targets
 #   module           the Rust static library, audited
@@ -84,7 +87,7 @@ xen-edited = $(if $(wildcard $(1).built-stamp),$(shell find $(1)/xen \
     \( -name '*.[chS]' -o -name Makefile -o -name 'Kconfig*' -o -name '*.mk' \) \
     -newer $(1).built-stamp -print -quit 2>/dev/null))
 
-.PHONY: all run run-linux test-linux run-domu test-domu test setup module xen xen-stock xen-default xen-debug \
+.PHONY: all run run-linux test-linux run-domu test-domu deb test setup module xen xen-stock xen-default xen-debug \
         xtf xtf-build \
         smoke audit bench bench-host profile \
         refresh-patches check-series xen-reset docker-test clean distclean FORCE
@@ -230,6 +233,10 @@ run-domu: setup-if-root xen
 
 test-domu: setup-if-root xen
 	BUILD=$(BUILD) RSHADOW_XEN=$(PATCHED)/xen/xen $(TOP)/tests/linux/domu.py
+
+# Debian packages of the patched hypervisor and of rshadowctl (docs/host.md).
+deb: setup-if-root xen
+	$(TOP)/scripts/make-deb.sh $(PATCHED) $(BUILD)/deb
 
 test: setup-if-root
 	$(TOP)/scripts/run-tests.py

@@ -31,6 +31,8 @@ Suites, in order (each can be chosen with RSHADOW_SUITES=a,b,...):
              Debian 12's packages (xen-utils-4.17 at the pinned version)
              creates a PVH domU with xl; rshadowctl watches the domU's
              process by name, virtual address and CR3 (QEMU-SVM)
+  deb        the Debian packages of the hypervisor and rshadowctl build,
+             install into a scratch root, and the installed rshadowctl runs
   stock      the baseline tests on unpatched Xen built from the same
              source, and one rust-shadow test skipping there
              (RSHADOW_STOCK=0 skips the suite)
@@ -456,6 +458,23 @@ def suite_domu():
     linux_script("domu.py", "domu")
 
 
+def suite_deb():
+    """The Debian packages: built, installed into a scratch root, the
+    installed rshadowctl run (tests/deb/check.sh)."""
+    # busybox-static, for the scratch root's /bin/sh: fetched (once) as the
+    # real-Linux tests fetch it.
+    step("deb/busybox", f"cd {TOP / 'tests/linux'} && {sys.executable} -c "
+         "'import run; run.fetch()' >/dev/null", env={"BUILD": str(BUILD)})
+    p = sh([str(TOP / "tests/deb/check.sh"), str(PINNED / "xen-patched"),
+            str(BUILD / "linux/busybox/bin/busybox"), str(BUILD / "deb-check")])
+    for line in p.stdout.splitlines():
+        m = re.match(r"^(PASS|FAIL) (deb/\S+) ?(.*)$", line)
+        if m:
+            record(m.group(1), m.group(2), m.group(3).strip())
+    if not any(t.startswith("deb/") and t != "deb/busybox" for _, t in results):
+        record("FAIL", "deb/run", f"exit {p.returncode}: {p.stderr[-300:]}")
+
+
 def suite_stock():
     if os.environ.get("RSHADOW_STOCK") == "0":
         record("SKIP", "stock", "RSHADOW_STOCK=0")
@@ -477,7 +496,7 @@ SUITES = {"build": suite_build, "unit": suite_unit, "lint": suite_lint,
           "audit": suite_audit, "fuzz": suite_fuzz, "inputs": suite_inputs,
           "series": suite_series,
           "runner": suite_runner, "xtf": suite_xtf, "linux": suite_linux,
-          "domu": suite_domu,
+          "domu": suite_domu, "deb": suite_deb,
           "stock": suite_stock, "bench": suite_bench}
 
 
