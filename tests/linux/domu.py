@@ -146,6 +146,18 @@ def build_target():
     return target
 
 
+def build_trace_c():
+    """tests/linux/trace-c.c, static, on rshadowctl's C API: the header
+    cbindgen generated and librshadowctl.a from tests/linux/run.py's
+    build."""
+    lib = linux.BUILD / "target/x86_64-unknown-linux-gnu/release"
+    out = BUILD / "trace-c"
+    sh(["gcc", "-static", "-O1", "-Wall", "-Wextra", "-Werror",
+        "-I", str(TOP / "tools/rshadowctl/include"), "-o", str(out),
+        str(HERE / "trace-c.c"), "-L", str(lib), "-lrshadowctl", "-lpthread", "-ldl", "-lm"])
+    return out
+
+
 def domu_initramfs(busybox, target):
     root = BUILD / "domu-root"
     shutil.rmtree(root, ignore_errors=True)
@@ -159,7 +171,7 @@ def domu_initramfs(busybox, target):
     return cpio_gz(root, BUILD / "domu.cpio.gz", 9)
 
 
-def dom0_initramfs(tar, vmlinuz, kernel_root, ctl, domu):
+def dom0_initramfs(tar, vmlinuz, kernel_root, ctl, trace_c, domu):
     """The root filesystem, and on it: /init, the kernel's Xen modules,
     the domU's kernel, initramfs and xl config, rshadowctl."""
     root = BUILD / "dom0-root"
@@ -186,6 +198,7 @@ def dom0_initramfs(tar, vmlinuz, kernel_root, ctl, domu):
     (root / "usr/local/sbin").mkdir(parents=True, exist_ok=True)
     shutil.copy(ctl, root / "usr/local/sbin/rshadowctl")
     sh(["strip", str(root / "usr/local/sbin/rshadowctl")])
+    shutil.copy(trace_c, root / "usr/local/sbin/trace-c")
     return cpio_gz(root, BUILD / "dom0.cpio.gz", 1)
 
 
@@ -233,13 +246,27 @@ def check_log(text, plat, steps):
         recs = linux.json_between(lines, "DOMU-JSON-BEGIN", "DOMU-JSON-END")
         txt = linux.between(lines, "DOMU-TEXT-BEGIN", "DOMU-TEXT-END")
         linux.check_touch(p, recs, txt, gfn, page, store, nxt, end, steps, windows=None)
+    # The C API: a C program found the domain by name and read the
+    # target's write and the steps after it.
+    capi = " ".join(linux.between(lines, "DOMU-CAPI-BEGIN", "DOMU-CAPI-END"))
+    dom = next((l.split()[1] for l in lines if l.startswith("DOMU-DOMID ")), "?")
+    m = re.search(r"CAPI write gfn=(\S+) linear=(\S+) rip=(\S+) value=(\S+) size=(\d+) "
+                  r"cpl=(\d) steps=(\d+) first-step=(\S+)", capi)
+    ok = (m is not None and info
+          and f"CAPI domid={dom} nosuch={-3}" in capi and "null-buffer=-22" in capi
+          and int(m.group(1), 16) == int(info["gfn"], 16)
+          and int(m.group(2), 16) == int(info["va"], 16)
+          and int(m.group(3), 16) == int(info["store"], 16)
+          and m.group(4) == "0x5a5a1234" and m.group(5) == "4" and m.group(6) == "3"
+          and int(m.group(7)) >= 1 and int(m.group(8), 16) == int(info["next"], 16))
+    record("PASS" if ok else "FAIL", f"{p}/c-api", capi.strip() or "trace-c printed nothing")
     # jiffies, watched by name: the kernel's writes of it, at its address,
     # their instructions and steps read from the domU's kernel memory, and
     # named from the slid symbols file with the slide found.
     jv = next((l.split()[1] for l in lines if l.startswith("DOMU-JIFFIES ")
                and len(l.split()) > 1), "")
     krecs = linux.json_between(lines, "DOMU-KJSON-BEGIN", "DOMU-KJSON-END")
-    ksyms = {l.split()[2] for l in linux.between(lines, "KSYMS-BEGIN", "KSYMS-END")
+    ksyms = {l.split()[2] for l in linux.between(lines, "DOMU-KSYMS-BEGIN", "DOMU-KSYMS-END")
              if len(l.split()) == 3 and l.split()[1] in "tT"}
     kw = [i for i, r in enumerate(krecs) if r.get("kind") in ("write", "rmw")
           and jv and int(r["linear"], 16) == int(jv, 16)]
@@ -269,7 +296,7 @@ def main():
     ctl, _ = linux.build_tools()
     tar = rootfs()
     domu = domu_initramfs(busybox, build_target())
-    initrd = dom0_initramfs(tar, vmlinuz, linux.BUILD / "kernel", ctl, domu)
+    initrd = dom0_initramfs(tar, vmlinuz, linux.BUILD / "kernel", ctl, build_trace_c(), domu)
     print(f"# prepared in {time.monotonic() - t0:.0f} s: {vmlinuz.name}, dom0 initramfs "
           f"{initrd.stat().st_size // (1 << 20)} MiB", flush=True)
     plat = "qemu-svm"

@@ -35,6 +35,9 @@ fn main() {
         .write_to_file(out.join("xen_public.rs"))
         .expect("cannot write xen_public.rs");
 
+    // Debian's multiarch directory, where libxen-dev puts the archives: the
+    // staticlib (librshadowctl.a) bundles them, so C programs need not.
+    println!("cargo:rustc-link-search=native=/usr/lib/x86_64-linux-gnu");
     println!("cargo:rustc-link-lib=static=xenstore");
     println!("cargo:rustc-link-lib=static=xentoolcore");
 }

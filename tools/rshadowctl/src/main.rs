@@ -1,13 +1,6 @@
 //! rshadowctl: rust-shadow's command-line tool for a Linux dom0.
 
-mod abi;
-mod args;
-mod code;
-mod errors;
-mod format;
-mod walk;
-mod xen;
-mod xenstore;
+use rshadowctl::{abi, args, code, errors, format, walk, xen, xenstore};
 
 use args::Frames;
 use clap::{Parser, Subcommand};

@@ -129,24 +129,45 @@ pub struct Xen {
     buf: HcallBuf,
 }
 
+/// Which part of opening failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenStep {
+    /// `/dev/xen/privcmd`.
+    Device,
+    /// The locked hypercall buffer.
+    Buffer,
+}
+
 /// A hypercall that failed, with the errno Xen gave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Errno(pub i32);
 
 impl Xen {
+    /// Opens `/dev/xen/privcmd` and a hypercall buffer; the failure
+    /// explained for a person.
     pub fn open() -> Result<Xen, Failure> {
+        Self::open_errno().map_err(|(what, errno)| match what {
+            OpenStep::Device => explain_open(PRIVCMD, errno),
+            OpenStep::Buffer => Failure::new(
+                crate::errors::exit::NO_HYPERCALLS,
+                format!(
+                    "cannot allocate a locked hypercall buffer: {} (see ulimit -l)",
+                    io::Error::from_raw_os_error(errno)
+                ),
+            ),
+        })
+    }
+
+    /// As [`Xen::open`], the failure as the step and its errno.
+    pub fn open_errno() -> Result<Xen, (OpenStep, i32)> {
         let fd = OpenOptions::new()
             .read(true)
             .write(true)
             .custom_flags(libc::O_CLOEXEC)
             .open(PRIVCMD)
-            .map_err(|e| explain_open(PRIVCMD, e.raw_os_error().unwrap_or(libc::EIO)))?;
-        let buf = HcallBuf::new(BUF_LEN).map_err(|e| {
-            Failure::new(
-                crate::errors::exit::NO_HYPERCALLS,
-                format!("cannot allocate a locked hypercall buffer: {e} (see ulimit -l)"),
-            )
-        })?;
+            .map_err(|e| (OpenStep::Device, e.raw_os_error().unwrap_or(libc::EIO)))?;
+        let buf = HcallBuf::new(BUF_LEN)
+            .map_err(|e| (OpenStep::Buffer, e.raw_os_error().unwrap_or(libc::ENOMEM)))?;
         Ok(Xen { fd, buf })
     }
 

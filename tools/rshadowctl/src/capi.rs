@@ -1,0 +1,354 @@
+//! The C API: rust-shadow's control interface for C programs, as
+//! `include/rshadowctl.h` declares it (generated from this file by
+//! cbindgen; the `c_header_is_current` test fails when they differ).
+//!
+//! Conventions, as in Xen's own libraries: functions return 0 (or a
+//! count) on success and a negative errno on failure, the errno Xen or
+//! Linux gave; a handle is used by one thread at a time; nothing panics
+//! across the boundary (a panic aborts, as the library is built with
+//! `panic = "abort"` in release).
+
+use crate::abi::{self, Record};
+use crate::xen::Xen;
+use std::ffi::{CStr, c_char};
+
+/// An open connection to the hypervisor (`/dev/xen/privcmd` and a
+/// hypercall buffer).
+pub struct RshadowctlHandle {
+    xen: Xen,
+}
+
+/// One trace record, `struct xen_rshadow_record` of the patched Xen's
+/// public `domctl.h`: 64 bytes.
+pub type RshadowctlRecord = Record;
+
+/// Access bits for [`rshadowctl_watch`], OR-ed.
+#[repr(u32)]
+pub enum RshadowctlAccess {
+    RshadowctlAccessR = 1,
+    RshadowctlAccessW = 2,
+    RshadowctlAccessX = 4,
+}
+
+/// The values of a record's `kind`.
+#[repr(u8)]
+pub enum RshadowctlRecKind {
+    RshadowctlRecRead = 1,
+    RshadowctlRecWrite = 2,
+    RshadowctlRecRmw = 3,
+    RshadowctlRecExec = 4,
+    RshadowctlRecStep = 5,
+    RshadowctlRecError = 6,
+    RshadowctlRecYield = 7,
+}
+
+fn set_errno(e: i32) {
+    // SAFETY: __errno_location returns this thread's errno.
+    unsafe { *libc::__errno_location() = e };
+}
+
+/// Opens the hypervisor.  Returns NULL with `errno` set on failure
+/// (`ENOENT`: no `/dev/xen/privcmd`; `EACCES`: not root; `ENOMEM`: no
+/// locked buffer).
+#[unsafe(no_mangle)]
+pub extern "C" fn rshadowctl_open() -> *mut RshadowctlHandle {
+    match Xen::open_errno() {
+        Ok(xen) => Box::into_raw(Box::new(RshadowctlHandle { xen })),
+        Err((_, e)) => {
+            set_errno(e);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// Closes a handle from [`rshadowctl_open`]; NULL is ignored.
+///
+/// # Safety
+/// `h` is NULL or a handle from `rshadowctl_open`, not used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rshadowctl_close(h: *mut RshadowctlHandle) {
+    if !h.is_null() {
+        // SAFETY: the caller gives back a handle Box::into_raw made.
+        drop(unsafe { Box::from_raw(h) });
+    }
+}
+
+/// The handle, or `-EINVAL` for NULL.
+///
+/// # Safety
+/// `h` is NULL or a live handle.
+unsafe fn handle<'a>(h: *mut RshadowctlHandle) -> Result<&'a mut RshadowctlHandle, i32> {
+    // SAFETY: the caller's contract.
+    unsafe { h.as_mut() }.ok_or(-libc::EINVAL)
+}
+
+fn result(r: Result<(), crate::xen::Errno>) -> i32 {
+    match r {
+        Ok(()) => 0,
+        Err(e) => -e.0,
+    }
+}
+
+/// Turns rust-shadow on for `domid` with `ring` records per vCPU (a power
+/// of two, 16-65536).  0, or a negative errno (`-EEXIST`: already on;
+/// `-ENODEV`: not HVM/PVH; `-EOPNOTSUPP`: on HAP; `-EINVAL`: bad ring).
+///
+/// # Safety
+/// `h` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rshadowctl_enable(h: *mut RshadowctlHandle, domid: u16, ring: u32) -> i32 {
+    // SAFETY: the caller's contract.
+    match unsafe { handle(h) } {
+        Ok(h) => result(h.xen.enable(domid, ring)),
+        Err(e) => e,
+    }
+}
+
+/// Turns rust-shadow off for `domid`.  0, or a negative errno (`-ENXIO`:
+/// it was off).
+///
+/// # Safety
+/// `h` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rshadowctl_disable(h: *mut RshadowctlHandle, domid: u16) -> i32 {
+    // SAFETY: the caller's contract.
+    match unsafe { handle(h) } {
+        Ok(h) => result(h.xen.simple(domid, abi::Op::Disable)),
+        Err(e) => e,
+    }
+}
+
+/// Watches `nr_frames` frames from `first_gfn` for `access`
+/// (`RshadowctlAccess` bits), stepping `steps` instructions (0-4096) after
+/// each access.  0, or a negative errno (`-EBUSY`: overlaps a watch;
+/// `-ERANGE`: beyond the domain's memory; `-EADDRNOTAVAIL`: not RAM;
+/// `-E2BIG`, `-EINVAL`: sizes).
+///
+/// # Safety
+/// `h` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rshadowctl_watch(
+    h: *mut RshadowctlHandle,
+    domid: u16,
+    first_gfn: u64,
+    nr_frames: u64,
+    access: u32,
+    steps: u32,
+) -> i32 {
+    // SAFETY: the caller's contract.
+    let h = match unsafe { handle(h) } {
+        Ok(h) => h,
+        Err(e) => return e,
+    };
+    let w = abi::Watch {
+        first_gfn,
+        nr_frames,
+        access,
+        steps,
+        flags: 0,
+        pad: 0,
+    };
+    result(h.xen.watch(domid, abi::Op::AddWatch, w))
+}
+
+/// Stops watching a range, given exactly as it was watched.  0, or a
+/// negative errno (`-ENOENT`: not a watched range).
+///
+/// # Safety
+/// `h` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rshadowctl_unwatch(
+    h: *mut RshadowctlHandle,
+    domid: u16,
+    first_gfn: u64,
+    nr_frames: u64,
+) -> i32 {
+    // SAFETY: the caller's contract.
+    let h = match unsafe { handle(h) } {
+        Ok(h) => h,
+        Err(e) => return e,
+    };
+    let w = abi::Watch {
+        first_gfn,
+        nr_frames,
+        ..Default::default()
+    };
+    result(h.xen.watch(domid, abi::Op::RemoveWatch, w))
+}
+
+/// Reads (and consumes) up to `max` records of `vcpu`'s ring into `out`.
+/// Returns how many were read (0 when the ring is empty), or a negative
+/// errno (`-EINVAL`: no such vCPU; `-ENXIO`: rust-shadow is off).
+/// `*lost`, when `lost` is not NULL, is set to the records the ring lost
+/// (full) since the last read.
+///
+/// # Safety
+/// `h` is NULL or a live handle; `out` points to `max` writable records;
+/// `lost` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rshadowctl_read_trace(
+    h: *mut RshadowctlHandle,
+    domid: u16,
+    vcpu: u32,
+    out: *mut RshadowctlRecord,
+    max: u32,
+    lost: *mut u64,
+) -> i32 {
+    // SAFETY: the caller's contract.
+    let h = match unsafe { handle(h) } {
+        Ok(h) => h,
+        Err(e) => return e,
+    };
+    if out.is_null() || max == 0 {
+        return -libc::EINVAL;
+    }
+    match h
+        .xen
+        .read_trace(domid, vcpu, max.min(crate::xen::TRACE_BATCH))
+    {
+        Ok((recs, l)) => {
+            let n = recs.len().min(max as usize);
+            // SAFETY: out has room for max >= n records (the caller's
+            // contract); recs holds n.
+            unsafe { std::ptr::copy_nonoverlapping(recs.as_ptr(), out, n) };
+            if !lost.is_null() {
+                // SAFETY: lost is writable (the caller's contract).
+                unsafe { *lost = l };
+            }
+            n as i32
+        }
+        Err(e) => -e.0,
+    }
+}
+
+/// The id of the domain xenstore names `name`, or a negative errno
+/// (`-ESRCH`: no such domain; `-ENOENT`: no xenstore; `-EINVAL`: NULL or
+/// not UTF-8).
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rshadowctl_domid_by_name(name: *const c_char) -> i32 {
+    if name.is_null() {
+        return -libc::EINVAL;
+    }
+    // SAFETY: the caller's contract.
+    let Ok(name) = unsafe { CStr::from_ptr(name) }.to_str() else {
+        return -libc::EINVAL;
+    };
+    let Some(xs) = crate::xenstore::Xenstore::open() else {
+        return -libc::ENOENT;
+    };
+    crate::xenstore::lookup(&xs.domains(), name).map_or(-libc::ESRCH, i32::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c_enums_are_the_abi_values() {
+        use RshadowctlAccess::*;
+        use RshadowctlRecKind::*;
+        assert_eq!(
+            [
+                RshadowctlAccessR as u32,
+                RshadowctlAccessW as u32,
+                RshadowctlAccessX as u32
+            ],
+            [abi::ACCESS_R, abi::ACCESS_W, abi::ACCESS_X]
+        );
+        assert_eq!(
+            [
+                RshadowctlRecRead as u8,
+                RshadowctlRecWrite as u8,
+                RshadowctlRecRmw as u8,
+                RshadowctlRecExec as u8,
+                RshadowctlRecStep as u8,
+                RshadowctlRecError as u8,
+                RshadowctlRecYield as u8
+            ],
+            [
+                abi::REC_READ,
+                abi::REC_WRITE,
+                abi::REC_RMW,
+                abi::REC_EXEC,
+                abi::REC_STEP,
+                abi::REC_ERROR,
+                abi::REC_YIELD
+            ]
+        );
+    }
+
+    #[test]
+    fn null_handles_and_buffers_are_einval() {
+        // SAFETY: NULL handles are allowed and refused.
+        unsafe {
+            assert_eq!(
+                rshadowctl_enable(std::ptr::null_mut(), 1, 1024),
+                -libc::EINVAL
+            );
+            assert_eq!(rshadowctl_disable(std::ptr::null_mut(), 1), -libc::EINVAL);
+            assert_eq!(
+                rshadowctl_watch(std::ptr::null_mut(), 1, 0, 1, 2, 0),
+                -libc::EINVAL
+            );
+            assert_eq!(
+                rshadowctl_unwatch(std::ptr::null_mut(), 1, 0, 1),
+                -libc::EINVAL
+            );
+            let mut r = [Record::default(); 1];
+            assert_eq!(
+                rshadowctl_read_trace(
+                    std::ptr::null_mut(),
+                    1,
+                    0,
+                    r.as_mut_ptr(),
+                    1,
+                    std::ptr::null_mut()
+                ),
+                -libc::EINVAL
+            );
+            assert_eq!(rshadowctl_domid_by_name(std::ptr::null()), -libc::EINVAL);
+            rshadowctl_close(std::ptr::null_mut());
+        }
+    }
+
+    #[test]
+    fn open_without_xen_sets_errno() {
+        // This host is not a Xen domain: no /dev/xen/privcmd.
+        if std::path::Path::new("/dev/xen/privcmd").exists() {
+            return;
+        }
+        let h = rshadowctl_open();
+        assert!(h.is_null());
+        assert_eq!(
+            std::io::Error::last_os_error().raw_os_error(),
+            Some(libc::ENOENT)
+        );
+    }
+
+    /// include/rshadowctl.h is what cbindgen makes of this crate now
+    /// (`RSHADOWCTL_UPDATE_HEADER=1 cargo test -p rshadowctl` rewrites it).
+    #[test]
+    fn c_header_is_current() {
+        let dir = env!("CARGO_MANIFEST_DIR");
+        let cfg = cbindgen::Config::from_file(format!("{dir}/cbindgen.toml")).unwrap();
+        let mut out = Vec::new();
+        cbindgen::Builder::new()
+            .with_crate(dir)
+            .with_config(cfg)
+            .generate()
+            .expect("cbindgen")
+            .write(&mut out);
+        let path = format!("{dir}/include/rshadowctl.h");
+        if std::env::var_os("RSHADOWCTL_UPDATE_HEADER").is_some() {
+            std::fs::write(&path, &out).unwrap();
+        }
+        let have = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            have == out,
+            "{path} is stale: RSHADOWCTL_UPDATE_HEADER=1 cargo test -p rshadowctl c_header"
+        );
+    }
+}
