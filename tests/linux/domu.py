@@ -223,18 +223,11 @@ def boot_qemu(vmlinuz, initrd, steps, log):
 
 def check_log(text, plat, steps):
     p = f"domu/{plat}"
-    lines = [l.rstrip("\r") for l in text.replace("\r\n", "\n").split("\n")]
+    lines = linux.log_lines(text)
     record("PASS" if "RSHADOW-DOMU begin" in text else "FAIL", f"{p}/boot",
            "PV dom0 reached /init")
-    for l in lines:
-        m = re.search(r"DOMU-CHECK (\S+) (PASS|FAIL)(.*)$", l)
-        if m:
-            record(m.group(2), f"{p}/{m.group(1)}", m.group(3).strip())
-    info = {}
-    for l in lines:
-        m = re.search(r"DOMU-TARGET TARGET (pid=.*)$", l)
-        if m:
-            info = dict(kv.split("=", 1) for kv in m.group(1).split())
+    linux.record_checks(lines, "DOMU-CHECK", f"{p}/")
+    info = linux.key_values(lines, "DOMU-TARGET TARGET")
     if not info:
         record("FAIL", f"{p}/target", "the domU's target printed nothing")
     else:
@@ -322,7 +315,7 @@ def main():
 
 def demo(text, plat, steps):
     """What a person at dom0's shell would see, then the checks' verdict."""
-    lines = [l.rstrip("\r") for l in text.replace("\r\n", "\n").split("\n")]
+    lines = linux.log_lines(text)
 
     def show(check, cmd):
         out = []

@@ -334,20 +334,35 @@ def check_touch(p, recs, txt, gfn, page, store, nxt, end, steps, windows=1):
     return True
 
 
-def check_log(text, plat, steps):
-    p = f"linux/{plat}"
-    lines = [l.rstrip("\r") for l in text.replace("\r\n", "\n").split("\n")]
-    record("PASS" if "RSHADOW-E2E begin" in text else "FAIL", f"{p}/boot",
-           "dom0 Linux reached /init")
+def log_lines(text):
+    return [l.rstrip("\r") for l in text.replace("\r\n", "\n").split("\n")]
+
+
+def record_checks(lines, marker, prefix):
+    """Records each "MARKER name PASS|FAIL detail" line a guest printed."""
     for l in lines:
-        m = re.search(r"E2E-CHECK (\S+) (PASS|FAIL)(.*)$", l)
+        m = re.search(rf"{marker} (\S+) (PASS|FAIL)(.*)$", l)
         if m:
-            record(m.group(2), f"{p}/rshadowctl-{m.group(1)}", m.group(3).strip())
+            record(m.group(2), f"{prefix}{m.group(1)}", m.group(3).strip())
+
+
+def key_values(lines, marker):
+    """The key=value pairs of the last "MARKER pid=..." line, or {}."""
     info = {}
     for l in lines:
-        m = re.search(r"WATCHME (pid=.*)$", l)
+        m = re.search(rf"{marker} (pid=.*)$", l)
         if m:
             info = dict(kv.split("=", 1) for kv in m.group(1).split())
+    return info
+
+
+def check_log(text, plat, steps):
+    p = f"linux/{plat}"
+    lines = log_lines(text)
+    record("PASS" if "RSHADOW-E2E begin" in text else "FAIL", f"{p}/boot",
+           "dom0 Linux reached /init")
+    record_checks(lines, "E2E-CHECK", f"{p}/rshadowctl-")
+    info = key_values(lines, "WATCHME")
     if not info:
         record("FAIL", f"{p}/watchme", "watchme printed nothing")
         return

@@ -73,13 +73,16 @@ pub unsafe extern "C" fn rshadowctl_close(h: *mut RshadowctlHandle) {
     }
 }
 
-/// The handle, or `-EINVAL` for NULL.
+/// `f` on the handle, or `-EINVAL` for NULL.
 ///
 /// # Safety
 /// `h` is NULL or a live handle.
-unsafe fn handle<'a>(h: *mut RshadowctlHandle) -> Result<&'a mut RshadowctlHandle, i32> {
+unsafe fn with(h: *mut RshadowctlHandle, f: impl FnOnce(&mut Xen) -> i32) -> i32 {
     // SAFETY: the caller's contract.
-    unsafe { h.as_mut() }.ok_or(-libc::EINVAL)
+    match unsafe { h.as_mut() } {
+        Some(h) => f(&mut h.xen),
+        None => -libc::EINVAL,
+    }
 }
 
 fn result(r: Result<(), crate::xen::Errno>) -> i32 {
@@ -98,10 +101,7 @@ fn result(r: Result<(), crate::xen::Errno>) -> i32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn rshadowctl_enable(h: *mut RshadowctlHandle, domid: u16, ring: u32) -> i32 {
     // SAFETY: the caller's contract.
-    match unsafe { handle(h) } {
-        Ok(h) => result(h.xen.enable(domid, ring)),
-        Err(e) => e,
-    }
+    unsafe { with(h, |x| result(x.enable(domid, ring))) }
 }
 
 /// Turns rust-shadow off for `domid`.  0, or a negative errno (`-ENXIO`:
@@ -112,10 +112,7 @@ pub unsafe extern "C" fn rshadowctl_enable(h: *mut RshadowctlHandle, domid: u16,
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn rshadowctl_disable(h: *mut RshadowctlHandle, domid: u16) -> i32 {
     // SAFETY: the caller's contract.
-    match unsafe { handle(h) } {
-        Ok(h) => result(h.xen.simple(domid, abi::Op::Disable)),
-        Err(e) => e,
-    }
+    unsafe { with(h, |x| result(x.simple(domid, abi::Op::Disable))) }
 }
 
 /// Watches `nr_frames` frames from `first_gfn` for `access`
@@ -135,11 +132,6 @@ pub unsafe extern "C" fn rshadowctl_watch(
     access: u32,
     steps: u32,
 ) -> i32 {
-    // SAFETY: the caller's contract.
-    let h = match unsafe { handle(h) } {
-        Ok(h) => h,
-        Err(e) => return e,
-    };
     let w = abi::Watch {
         first_gfn,
         nr_frames,
@@ -148,7 +140,8 @@ pub unsafe extern "C" fn rshadowctl_watch(
         flags: 0,
         pad: 0,
     };
-    result(h.xen.watch(domid, abi::Op::AddWatch, w))
+    // SAFETY: the caller's contract.
+    unsafe { with(h, |x| result(x.watch(domid, abi::Op::AddWatch, w))) }
 }
 
 /// Stops watching a range, given exactly as it was watched.  0, or a
@@ -163,17 +156,13 @@ pub unsafe extern "C" fn rshadowctl_unwatch(
     first_gfn: u64,
     nr_frames: u64,
 ) -> i32 {
-    // SAFETY: the caller's contract.
-    let h = match unsafe { handle(h) } {
-        Ok(h) => h,
-        Err(e) => return e,
-    };
     let w = abi::Watch {
         first_gfn,
         nr_frames,
         ..Default::default()
     };
-    result(h.xen.watch(domid, abi::Op::RemoveWatch, w))
+    // SAFETY: the caller's contract.
+    unsafe { with(h, |x| result(x.watch(domid, abi::Op::RemoveWatch, w))) }
 }
 
 /// Reads (and consumes) up to `max` records of `vcpu`'s ring into `out`.
@@ -194,18 +183,10 @@ pub unsafe extern "C" fn rshadowctl_read_trace(
     max: u32,
     lost: *mut u64,
 ) -> i32 {
-    // SAFETY: the caller's contract.
-    let h = match unsafe { handle(h) } {
-        Ok(h) => h,
-        Err(e) => return e,
-    };
     if out.is_null() || max == 0 {
         return -libc::EINVAL;
     }
-    match h
-        .xen
-        .read_trace(domid, vcpu, max.min(crate::xen::TRACE_BATCH))
-    {
+    let read = |x: &mut Xen| match x.read_trace(domid, vcpu, max.min(crate::xen::TRACE_BATCH)) {
         Ok((recs, l)) => {
             let n = recs.len().min(max as usize);
             // SAFETY: out has room for max >= n records (the caller's
@@ -218,7 +199,9 @@ pub unsafe extern "C" fn rshadowctl_read_trace(
             n as i32
         }
         Err(e) => -e.0,
-    }
+    };
+    // SAFETY: the caller's contract.
+    unsafe { with(h, read) }
 }
 
 /// The id of the domain xenstore names `name`, or a negative errno
