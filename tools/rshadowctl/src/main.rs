@@ -199,6 +199,10 @@ Anything else shows \"(code not readable)\" (JSON: \"insn\": null).")]
     },
 }
 
+/// The most vCPUs an HVM domain has (`HVM_MAX_VCPUS` in Xen 4.17 is 128;
+/// this leaves room).
+const MAX_VCPUS: u32 = 4096;
+
 /// An address instead of frame numbers.
 #[derive(clap::Args, Debug, Clone)]
 struct At {
@@ -471,31 +475,22 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
             }
         }
         Cmd::Vcpus { json, .. } => {
-            let mut v = 0u32;
-            loop {
+            // Until Xen has no CPU record for the next vCPU; bounded by the
+            // most vCPUs an HVM domain can have.
+            for v in 0..MAX_VCPUS {
                 match xen.control_registers(domid, v) {
-                    Ok(cr) => {
-                        if json {
-                            println!("{}", format::vcpu_json(v, &cr));
-                        } else {
-                            println!("{}", format::vcpu_text(v, &cr));
-                        }
-                    }
-                    // Past the last vCPU: Xen has no CPU record for it.
+                    Ok(cr) if json => println!("{}", format::vcpu_json(v, &cr)),
+                    Ok(cr) => println!("{}", format::vcpu_text(v, &cr)),
                     Err(e) if (e.0 == libc::ENOENT || e.0 == libc::EINVAL) && v > 0 => break,
                     // A vCPU not brought up yet.
+                    Err(e) if e.0 == libc::ENODATA && json => {
+                        println!("{}", serde_json::json!({ "vcpu": v, "up": false }))
+                    }
                     Err(e) if e.0 == libc::ENODATA => println!("vcpu {v}: not up"),
                     Err(e) => {
                         return Err(errors::explain(&Request::Vcpus { dom: domid }, e.0));
                     }
                 }
-                v += 1;
-            }
-            if v == 0 {
-                return Err(errors::explain(
-                    &Request::Vcpus { dom: domid },
-                    libc::EINVAL,
-                ));
             }
         }
         Cmd::List { json, .. } => {
