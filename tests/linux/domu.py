@@ -347,6 +347,17 @@ def demo(text, plat, steps):
     first = next((i for i, l in enumerate(txt) if not l.startswith(" ")), None)
     if first is not None:
         print("\n".join(txt[first:first + 2 + steps]))
+    print("\n== a kernel variable by name, its symbols slid 16 MiB as KASLR would ==")
+    show("ksym-kaslr", "rshadowctl translate target --ksym jiffies --symbols kallsyms.slid")
+    jv = next((l.split()[1] for l in lines if l.startswith("DOMU-JIFFIES ")), None)
+    krecs = linux.json_between(lines, "DOMU-KJSON-BEGIN", "DOMU-KJSON-END")
+    for i, r in enumerate(krecs):
+        if jv and r.get("kind") in ("write", "rmw") and int(r["linear"], 16) == int(jv, 16):
+            print(f"# rshadowctl trace target --json --count 400 --symbols kallsyms.slid "
+                  f"(a write of jiffies, shortened)")
+            for x in krecs[i:i + 5]:
+                print(f"    {x['kind']:<5} {x['rip']} <{x.get('symbol')}>  {x.get('insn')}")
+            break
     import contextlib
     import io
     with contextlib.redirect_stdout(io.StringIO()):
