@@ -1,11 +1,12 @@
 //! Build script of `rshadowctl`.
 //!
-//! 1. bindgen takes the structures rshadowctl reads from Xen (a vCPU's
-//!    context, an HVM CPU save record) from Xen's own public headers, as
-//!    Debian's `libxen-dev` installs them for the pinned Xen.
-//! 2. It links Xen's libxenstore (and the libxentoolcore it needs) from the
-//!    same package, statically, so the tool stays one file that runs in any
-//!    dom0.  `make setup` installs the package at the pinned version.
+//! 1. bindgen takes the structures rshadowctl reads from Xen (an HVM vCPU's
+//!    CPU save record, the domctl that reads it) from Xen's own public
+//!    headers, as Debian's `libxen-dev` installs them for the pinned Xen.
+//! 2. It links Xen's libxenstore and libxenforeignmemory (and the
+//!    libxentoollog and libxentoolcore they need) from the same package,
+//!    statically, so the tool stays one file that runs in any dom0.
+//!    `make setup` installs the package at the pinned version.
 
 // A build script reports failure by panicking.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
@@ -39,5 +40,7 @@ fn main() {
     // staticlib (librshadowctl.a) bundles them, so C programs need not.
     println!("cargo:rustc-link-search=native=/usr/lib/x86_64-linux-gnu");
     println!("cargo:rustc-link-lib=static=xenstore");
+    println!("cargo:rustc-link-lib=static=xenforeignmemory");
+    println!("cargo:rustc-link-lib=static=xentoollog");
     println!("cargo:rustc-link-lib=static=xentoolcore");
 }

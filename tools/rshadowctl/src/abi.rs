@@ -235,22 +235,6 @@ pub const DOMCTL_GETHVMCONTEXT_PARTIAL: u32 = xen_public::XEN_DOMCTL_gethvmconte
 /// `public/arch-x86/hvm/save.h`: a macro bindgen cannot evaluate).
 pub const HVM_SAVE_CODE_CPU: u32 = 2;
 
-/// Linux `struct privcmd_mmapbatch_v2`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug)]
-pub struct PrivcmdMmapBatchV2 {
-    pub num: u32,
-    pub dom: u16,
-    pub addr: u64,
-    pub arr: *const u64,
-    pub err: *mut i32,
-}
-
-/// Linux `IOCTL_PRIVCMD_MMAPBATCH_V2`: `_IOC(_IOC_NONE, 'P', 4,
-/// sizeof(struct privcmd_mmapbatch_v2))`.
-pub const IOCTL_PRIVCMD_MMAPBATCH_V2: u64 =
-    ((std::mem::size_of::<PrivcmdMmapBatchV2>() as u64) << 16) | ((b'P' as u64) << 8) | 4;
-
 /// Linux `struct privcmd_hypercall`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
@@ -295,9 +279,6 @@ mod tests {
     fn privcmd_ioctl_number() {
         // _IOC(0, 'P', 0, 48)
         assert_eq!(IOCTL_PRIVCMD_HYPERCALL, 0x0030_5000);
-        assert_eq!(size_of::<PrivcmdMmapBatchV2>(), 32);
-        assert_eq!(offset_of!(PrivcmdMmapBatchV2, addr), 8);
-        assert_eq!(IOCTL_PRIVCMD_MMAPBATCH_V2, 0x0020_5004);
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //!   whose RIP is in the kernel half is read from `/proc/kcore` (Linux maps
 //!   its kernel the same in every process, so the owner does not matter);
 //! * another domain, in long mode: its code is read through foreign mappings
-//!   of its frames (`IOCTL_PRIVCMD_MMAPBATCH_V2`), walking the page tables
+//!   of its frames (Xen's libxenforeignmemory), walking the page tables
 //!   of the vCPU's CR3 *now* (`XEN_DOMCTL_gethvmcontext_partial`), or of the
 //!   CR3 given with `trace --cr3`.  That is right for a CPL-0 record with a
 //!   kernel-half RIP (the kernel half is the same in every address space, as

@@ -10,6 +10,7 @@ pub mod args;
 pub mod capi;
 pub mod code;
 pub mod errors;
+pub mod foreign;
 pub mod format;
 pub mod walk;
 pub mod xen;

@@ -12,6 +12,7 @@
 
 use crate::abi::{self, Domctl, PrivcmdHypercall, Record, RshadowOp, Stats, Watch};
 use crate::errors::{Failure, explain_open};
+use crate::foreign::ForeignMemory;
 use crate::walk::Regs;
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -127,6 +128,7 @@ impl Drop for HcallBuf {
 pub struct Xen {
     fd: File,
     buf: HcallBuf,
+    fmem: Option<ForeignMemory>,
 }
 
 /// Which part of opening failed.
@@ -168,7 +170,11 @@ impl Xen {
             .map_err(|e| (OpenStep::Device, e.raw_os_error().unwrap_or(libc::EIO)))?;
         let buf = HcallBuf::new(BUF_LEN)
             .map_err(|e| (OpenStep::Buffer, e.raw_os_error().unwrap_or(libc::ENOMEM)))?;
-        Ok(Xen { fd, buf })
+        Ok(Xen {
+            fd,
+            buf,
+            fmem: None,
+        })
     }
 
     /// Issues a domctl; returns it as Xen left it.
@@ -249,61 +255,17 @@ impl Xen {
         })
     }
 
-    /// A copy of a frame of another domain, through a foreign mapping
-    /// (`IOCTL_PRIVCMD_MMAPBATCH_V2`).  Xen refuses a domain's own frames.
+    /// A copy of a frame of another domain, through Xen's
+    /// libxenforeignmemory (opened on first use).  Xen refuses a domain's
+    /// own frames.
     pub fn read_foreign_frame(&mut self, dom: u16, gfn: u64) -> Result<Vec<u8>, Errno> {
-        // SAFETY: a fresh mapping of the privcmd device, which the ioctl
-        // below fills with the foreign frame; unmapped before returning.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                PAGE,
-                libc::PROT_READ,
-                libc::MAP_SHARED,
-                self.fd.as_raw_fd(),
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(Errno(
-                io::Error::last_os_error()
-                    .raw_os_error()
-                    .unwrap_or(libc::EIO),
-            ));
+        if self.fmem.is_none() {
+            self.fmem = Some(ForeignMemory::open().map_err(Errno)?);
         }
-        let arr = [gfn];
-        let mut err = [0i32];
-        let mut batch = abi::PrivcmdMmapBatchV2 {
-            num: 1,
-            dom,
-            addr: p as u64,
-            arr: arr.as_ptr(),
-            err: err.as_mut_ptr(),
-        };
-        // SAFETY: the ioctl reads arr and writes err, both alive here, and
-        // maps into the VMA made above.
-        let rc = unsafe {
-            libc::ioctl(
-                self.fd.as_raw_fd(),
-                abi::IOCTL_PRIVCMD_MMAPBATCH_V2 as _,
-                &mut batch as *mut abi::PrivcmdMmapBatchV2,
-            )
-        };
-        let result = if rc < 0 {
-            Err(Errno(
-                io::Error::last_os_error()
-                    .raw_os_error()
-                    .unwrap_or(libc::EIO),
-            ))
-        } else if err[0] != 0 {
-            Err(Errno(-err[0]))
-        } else {
-            // SAFETY: the page is mapped readable.
-            Ok(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), PAGE) }.to_vec())
-        };
-        // SAFETY: unmapping the mapping made above.
-        unsafe { libc::munmap(p, PAGE) };
-        result
+        match &self.fmem {
+            Some(f) => f.read_frame(dom, gfn).map_err(Errno),
+            None => Err(Errno(libc::EIO)),
+        }
     }
 
     fn data_addr(&self) -> u64 {
