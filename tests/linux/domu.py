@@ -203,22 +203,11 @@ def dom0_initramfs(tar, vmlinuz, kernel_root, ctl, trace_c, domu):
 
 
 def boot_qemu(vmlinuz, initrd, steps, log):
-    log.unlink(missing_ok=True)
-    cmd = ["qemu-system-x86_64", "-nographic", "-display", "none",
-           # No SMAP: a PV dom0 crashes at its first bounce frame on QEMU's
-           # SMAP (a #PF on its present kernel stack).
-           "-m", "1536", "-cpu", "qemu64,+svm,+smep", "-smp", "1",
-           "-kernel", str(XEN),
-           "-initrd", f"{vmlinuz} {LINUX_ARGS} rshadow_e2e.steps={steps},{initrd}",
-           "-append", XEN_ARGS,
-           "-serial", f"file:{log}", "-monitor", "none", "-no-reboot"]
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=open(log.with_suffix(".stderr"), "w"),
-                            start_new_session=True)
-    try:
-        return linux.wait_log(proc, log, TIMEOUT, done="RSHADOW-DOMU end")
-    finally:
-        linux.kill(proc)
+    # No SMAP: a PV dom0 crashes at its first bounce frame on QEMU's SMAP
+    # (a #PF on its present kernel stack).
+    return linux.boot_qemu(vmlinuz, initrd, steps, log, xen=XEN, xen_args=XEN_ARGS,
+                           linux_args=LINUX_ARGS, cpu="qemu64,+svm,+smep", mem=1536,
+                           timeout=TIMEOUT, done="RSHADOW-DOMU end")
 
 
 def check_log(text, plat, steps):

@@ -180,20 +180,25 @@ def kill(proc):
     proc.wait()
 
 
-def boot_qemu(vmlinuz, initrd, steps, log):
+def boot_qemu(vmlinuz, initrd, steps, log, xen=None, xen_args=None, linux_args=None,
+              cpu="qemu64,+svm,+smep,+smap", mem=1024, timeout=None,
+              done="RSHADOW-E2E end"):
+    """Xen (multiboot) with Linux as dom0 and its initramfs in QEMU-SVM,
+    until `done` shows in the serial log (True) or dom0 dies or time runs
+    out (False).  The defaults are this test's; tests/linux/domu.py gives
+    its own."""
     log.unlink(missing_ok=True)
     cmd = ["qemu-system-x86_64", "-nographic", "-display", "none",
-           # SMEP and SMAP on, as on any CPU Linux meets today.
-           "-m", "1024", "-cpu", "qemu64,+svm,+smep,+smap", "-smp", "1",
-           "-kernel", str(XEN),
-           "-initrd", f"{vmlinuz} {LINUX_ARGS} rshadow_e2e.steps={steps},{initrd}",
-           "-append", XEN_ARGS,
+           "-m", str(mem), "-cpu", cpu, "-smp", "1",
+           "-kernel", str(xen or XEN),
+           "-initrd", f"{vmlinuz} {linux_args or LINUX_ARGS} rshadow_e2e.steps={steps},{initrd}",
+           "-append", xen_args or XEN_ARGS,
            "-serial", f"file:{log}", "-monitor", "none", "-no-reboot"]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=open(log.with_suffix(".stderr"), "w"),
                             start_new_session=True)
     try:
-        return wait_log(proc, log, TIMEOUT)
+        return wait_log(proc, log, timeout or TIMEOUT, done=done)
     finally:
         kill(proc)
 
