@@ -42,6 +42,15 @@ uint64_t rshadow_xen_now(void)
     return fake_now_ns;
 }
 
+static uint64_t fake_cr3;
+static uint32_t fake_cr3_levels;
+
+uint64_t rshadow_xen_guest_cr3(uint32_t *levels)
+{
+    *levels = fake_cr3_levels;
+    return fake_cr3;
+}
+
 void rshadow_xen_panic(const char *msg, size_t len)
 {
     fprintf(stderr, "fake Xen panic: %.*s\n", (int)len, msg);
@@ -74,6 +83,13 @@ size_t fake_xen_log_take(char *buf, size_t size)
 void fake_xen_set_now(uint64_t ns)
 {
     fake_now_ns = ns;
+}
+
+/* The CR3, and the paging levels, of the vCPU the module runs on. */
+void fake_xen_set_cr3(uint64_t cr3, uint32_t levels)
+{
+    fake_cr3 = cr3;
+    fake_cr3_levels = levels;
 }
 
 /* Frames below this are RAM in the fake domain; fake_xen_set_ram() moves it. */

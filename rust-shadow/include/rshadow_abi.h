@@ -31,8 +31,8 @@
  * that carries its version: a library built for another ABI leaves it
  * undefined and Xen's link fails.  rshadow_boot() checks again at run time.
  */
-#define RSHADOW_ABI_VERSION 7
-#define RSHADOW_ABI_SYMBOL  rshadow_abi_v7
+#define RSHADOW_ABI_VERSION 8
+#define RSHADOW_ABI_SYMBOL  rshadow_abi_v8
 
 /* The module's RSHADOW_ABI_VERSION; see above. */
 extern const uint32_t RSHADOW_ABI_SYMBOL;
@@ -116,7 +116,7 @@ struct rshadow_platform {
 #define RSHADOW_ERR_BREAKPOINT    4 /* the guest has a data breakpoint on */
 
 /*
- * One trace record: 64 bytes, identical in layout to the public struct
+ * One trace record: 72 bytes, identical in layout to the public struct
  * xen_rshadow_record (the glue checks that at build time).
  */
 struct rshadow_record {
@@ -129,6 +129,9 @@ struct rshadow_record {
     uint64_t gfn;      /* Access: guest frame. */
     uint64_t value;    /* Access: the value, if RSHADOW_RECF_VALUE. */
     uint64_t rflags;   /* RFLAGS after the access or step. */
+    uint64_t cr3;      /* The address space: the guest's CR3 as the record
+                          is written, flag and PCID bits masked (see
+                          rshadow_xen_guest_cr3()); 0 with paging off. */
     uint16_t vcpu;
     uint8_t kind;      /* RSHADOW_REC_* */
     uint8_t size;      /* Access size in bytes. */
@@ -199,6 +202,7 @@ struct rshadow_dom_facts {
 #define RSHADOW_OP_READ_TRACE    6
 #define RSHADOW_OP_GET_STATS     7
 #define RSHADOW_OP_RESET         8
+#define RSHADOW_OP_NOTIFY        9
 
 /* A control request, copied by Xen from the caller's domctl. */
 struct rshadow_ctl {
@@ -213,7 +217,17 @@ struct rshadow_ctl {
     uint64_t buf;          /* LIST/READ: guest buffer (linear address) */
     uint32_t flags;        /* Must be 0. */
     uint32_t pad;          /* Must be 0. */
+    uint32_t version;      /* RSHADOW_INTERFACE_VERSION */
+    uint32_t pad2;         /* Must be 0. */
+    uint32_t threshold;    /* NOTIFY: records (0: half the ring) */
+    uint32_t latency_us;   /* NOTIFY: microseconds (0: the default) */
 };
+/* NOTIFY's latency bounds and default (XEN_RSHADOW_NOTIFY_*_US). */
+#define RSHADOW_NOTIFY_MIN_US     1000
+#define RSHADOW_NOTIFY_MAX_US     1000000
+#define RSHADOW_NOTIFY_DEFAULT_US 10000
+/* The public interface's version (XEN_RSHADOW_INTERFACE_VERSION). */
+#define RSHADOW_INTERFACE_VERSION 2
 
 /*
  * Checks a control request against the domain's facts and state without
@@ -563,6 +577,12 @@ void rshadow_xen_log(uint32_t level, const char *msg, size_t len);
 
 /* Xen's system time, in nanoseconds. */
 uint64_t rshadow_xen_now(void);
+
+/*
+ * The running vCPU's CR3, as its guest set it, and in *levels the paging
+ * it is read with: 0 (paging off), 2, 3 (PAE) or 4.
+ */
+uint64_t rshadow_xen_guest_cr3(uint32_t *levels);
 
 /* Whether the domain's frame is ordinary RAM the guest may use. */
 int32_t rshadow_xen_gfn_is_ram(uint64_t xen_handle, uint64_t gfn);

@@ -24,9 +24,9 @@ macro_rules! same_signature {
 // The version symbol the header names is the one the module defines, with
 // the header's type.
 const _: () = {
-    let _: *const u32 = &raw const decl::rshadow_abi_v7;
-    let _: &u32 = &crate::boot::rshadow_abi_v7;
-    assert!(crate::bindings::RSHADOW_ABI_VERSION == 7);
+    let _: *const u32 = &raw const decl::rshadow_abi_v8;
+    let _: &u32 = &crate::boot::rshadow_abi_v8;
+    assert!(crate::bindings::RSHADOW_ABI_VERSION == 8);
 };
 
 same_signature! {

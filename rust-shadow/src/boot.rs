@@ -12,7 +12,7 @@ const EINVAL: i32 = 22;
 /// another ABI version fails Xen's link instead of booting (`abi.rs` checks
 /// that the name and the header agree).
 #[unsafe(no_mangle)]
-pub static rshadow_abi_v7: u32 = bindings::RSHADOW_ABI_VERSION;
+pub static rshadow_abi_v8: u32 = bindings::RSHADOW_ABI_VERSION;
 
 /// What the banner says about stepping on this machine.
 pub fn stepping_method(plat: &rshadow_platform) -> &'static str {

@@ -89,7 +89,7 @@ fn watch(spec: &[u8]) -> Option<rshadow_ctl> {
         nr_frames: last.wrapping_sub(first).wrapping_add(1),
         access: access(acc)?,
         steps,
-        ..Default::default()
+        ..crate::control::REQUEST
     })
 }
 
@@ -123,7 +123,7 @@ pub fn parse(opt: &[u8], out: &mut [rshadow_ctl]) -> Result<usize, ParseError> {
         *first = rshadow_ctl {
             op: b::RSHADOW_OP_ENABLE,
             nr: ring,
-            ..Default::default()
+            ..crate::control::REQUEST
         };
     }
     Ok(n)

@@ -5,6 +5,7 @@
 //!
 //! | input | errno |
 //! |---|---|
+//! | `version` not RSHADOW_INTERFACE_VERSION | EACCES |
 //! | `flags` or `pad` not zero | EINVAL |
 //! | unknown operation | ENOSYS |
 //! | domain not HVM | ENODEV |
@@ -22,6 +23,8 @@
 //! | watch range beyond the domain's memory | ERANGE |
 //! | a frame of the range that is not RAM | EADDRNOTAVAIL |
 //! | READ_TRACE vCPU out of range | EINVAL |
+//! | NOTIFY threshold above the largest ring, or latency above 1 s | E2BIG |
+//! | NOTIFY latency below 1 ms (0 is the default, 10 ms) | EINVAL |
 //! | LIST_WATCHES or READ_TRACE capacity above its maximum | E2BIG |
 //! | buffer misaligned, or null with a capacity | EFAULT |
 //! | watch overlaps another | EBUSY |
@@ -66,7 +69,34 @@ pub enum Op {
     GetStats,
     /// Remove every watch, empty the traces, zero the statistics.
     Reset,
+    /// Signal the reader through an event channel when records wait.
+    Notify {
+        /// Records in a ring that signal at once (0: half the ring).
+        threshold: u32,
+        /// The longest a record waits for a signal, in microseconds.
+        latency_us: u32,
+    },
 }
+
+/// A request of no operation, every field zero but `version`: what a
+/// caller fills in (`rshadow_ctl { op, ..REQUEST }`).
+pub const REQUEST: rshadow_ctl = rshadow_ctl {
+    op: 0,
+    vcpu: 0,
+    first_gfn: 0,
+    nr_frames: 0,
+    access: 0,
+    steps: 0,
+    nr: 0,
+    start: 0,
+    buf: 0,
+    flags: 0,
+    pad: 0,
+    version: bindings::RSHADOW_INTERFACE_VERSION,
+    pad2: 0,
+    threshold: 0,
+    latency_us: 0,
+};
 
 /// Largest LIST_WATCHES capacity.
 const MAX_LIST: u32 = bindings::RSHADOW_MAX_WATCHES;
@@ -86,11 +116,14 @@ fn check_buffer(req: &rshadow_ctl) -> CtlResult {
 /// rust-shadow on.  Touches no state: the checks that need the watch table
 /// happen in [`apply`], under the paging lock.
 pub fn decode(facts: &rshadow_dom_facts, enabled: bool, req: &rshadow_ctl) -> CtlResult<Op> {
-    if req.flags != 0 || req.pad != 0 {
+    if req.version != bindings::RSHADOW_INTERFACE_VERSION {
+        return Err(Errno::Acces);
+    }
+    if req.flags != 0 || req.pad != 0 || req.pad2 != 0 {
         return Err(Errno::Inval);
     }
     let op = req.op;
-    if !(bindings::RSHADOW_OP_ENABLE..=bindings::RSHADOW_OP_RESET).contains(&op) {
+    if !(bindings::RSHADOW_OP_ENABLE..=bindings::RSHADOW_OP_NOTIFY).contains(&op) {
         return Err(Errno::NoSys);
     }
     if !has(facts, bindings::RSHADOW_DOMF_HVM) {
@@ -151,8 +184,26 @@ pub fn decode(facts: &rshadow_dom_facts, enabled: bool, req: &rshadow_ctl) -> Ct
             Ok(Op::ReadTrace)
         }
         bindings::RSHADOW_OP_GET_STATS => Ok(Op::GetStats),
+        bindings::RSHADOW_OP_NOTIFY => decode_notify(req),
         _ => Ok(Op::Reset),
     }
+}
+
+/// NOTIFY's settings: a threshold of at most a largest ring, a latency of
+/// 0 (the default) or within its bounds.
+fn decode_notify(req: &rshadow_ctl) -> CtlResult<Op> {
+    if req.threshold > ring::MAX_RECORDS || req.latency_us > bindings::RSHADOW_NOTIFY_MAX_US {
+        return Err(Errno::TooBig);
+    }
+    let latency_us = match req.latency_us {
+        0 => bindings::RSHADOW_NOTIFY_DEFAULT_US,
+        l if l < bindings::RSHADOW_NOTIFY_MIN_US => return Err(Errno::Inval),
+        l => l,
+    };
+    Ok(Op::Notify {
+        threshold: req.threshold,
+        latency_us,
+    })
 }
 
 /// The most ENABLE may allocate for one domain's rings, in bytes: Xen's

@@ -18,6 +18,8 @@ pub enum Errno {
     Nxio = 6,
     /// A count or size is larger than allowed.
     TooBig = 7,
+    /// The caller was written for another version of the interface.
+    Acces = 13,
     /// A buffer the caller passed cannot be written or is misaligned.
     Fault = 14,
     /// Frames already watched, or a reader is already busy.

@@ -18,6 +18,7 @@ use crate::bindings::{
 use crate::ring::{self, Ring};
 use crate::step::StepState;
 use crate::watch::WatchSet;
+use crate::xen;
 
 const DOMAIN_MAGIC: u64 = u64::from_le_bytes(*b"rshdom01");
 const VCPU_MAGIC: u64 = u64::from_le_bytes(*b"rshcpu01");
@@ -215,6 +216,7 @@ impl VcpuState {
     /// Appends a record, counting it as kept or dropped.
     pub fn record(&self, mut rec: rshadow_record) {
         rec.vcpu = u16::try_from(self.vcpu_id).unwrap_or(u16::MAX);
+        rec.cr3 = xen::guest_cr3();
         if self.ring.push(rec) {
             VcpuStats::bump(&self.stats.records);
         } else {
@@ -317,5 +319,44 @@ mod tests {
         let mut out = [rshadow_record::default()];
         s.ring().peek_at(0, &mut out);
         assert_eq!(out[0].vcpu, 3);
+    }
+
+    unsafe extern "C" {
+        fn fake_xen_set_cr3(cr3: u64, levels: u32);
+    }
+
+    /// Each record carries the address space it was written in, its flag
+    /// and PCID bits masked as the paging mode defines them.
+    #[test]
+    fn records_carry_their_address_space() {
+        let v = Block::new(RSHADOW_VCPU_STATE_SIZE);
+        let mut mem = std::vec![rshadow_record::default(); 16];
+        // SAFETY: zeroed block; mem outlives its use below.
+        unsafe { VcpuState::init(v.as_ptr(), 0, mem.as_mut_ptr(), 16) };
+        // SAFETY: initialised.
+        let s = unsafe { VcpuState::from_ptr(v.as_ptr()) }.unwrap();
+        let cases = [
+            // 4-level, PCID 0x5a5 in bits 0-11: masked.
+            (0x0000_0001_2345_65a5, 4, 0x0000_0001_2345_6000),
+            // 4-level, PWT and PCD.
+            (0x0000_0000_0abc_d018, 4, 0x0000_0000_0abc_d000),
+            // PAE: a 32-byte-aligned PDPT, PWT and PCD masked.
+            (0x0000_0000_0123_45f8, 3, 0x0000_0000_0123_45e0),
+            // 2-level.
+            (0x0000_0000_0765_4018, 2, 0x0000_0000_0765_4000),
+            // Paging off: no address space, whatever CR3 holds.
+            (0x0000_0000_0765_4000, 0, 0),
+        ];
+        for (cr3, levels, want) in cases {
+            // SAFETY: sets two values the fake leaf returns.
+            unsafe { fake_xen_set_cr3(cr3, levels) };
+            s.record(rshadow_record::default());
+            let mut out = [rshadow_record::default()];
+            assert_eq!(s.ring().peek_at(0, &mut out), 1);
+            s.ring().consume(1);
+            assert_eq!(out[0].cr3, want, "cr3 {cr3:#x}, {levels} levels");
+        }
+        // SAFETY: as above.
+        unsafe { fake_xen_set_cr3(0, 0) };
     }
 }

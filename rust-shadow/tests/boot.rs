@@ -92,5 +92,5 @@ fn version_symbol_named_by_the_header_holds_the_abi_version() {
     // SAFETY: a C function without arguments that reads a constant.
     let v = unsafe { fake_xen_module_abi() };
     assert_eq!(v, RSHADOW_ABI_VERSION);
-    assert_eq!(rshadow::boot::rshadow_abi_v7, RSHADOW_ABI_VERSION);
+    assert_eq!(rshadow::boot::rshadow_abi_v8, RSHADOW_ABI_VERSION);
 }

@@ -55,10 +55,7 @@ fn facts(flags: u32) -> rshadow_dom_facts {
 }
 
 fn req(op: u32) -> rshadow_ctl {
-    rshadow_ctl {
-        op,
-        ..Default::default()
-    }
+    rshadow_ctl { op, ..REQUEST }
 }
 
 fn watch(first: u64, frames: u64, access: u32, steps: u32) -> rshadow_ctl {
@@ -68,7 +65,7 @@ fn watch(first: u64, frames: u64, access: u32, steps: u32) -> rshadow_ctl {
         nr_frames: frames,
         access,
         steps,
-        ..Default::default()
+        ..REQUEST
     }
 }
 
@@ -135,10 +132,10 @@ fn enable_checks() {
         nr_vcpus: vcpus,
         ..facts(HVM_MTF)
     };
-    assert_eq!(check(none, &many(16), 1 << 16), 0, "16 x 4 MiB");
-    assert_eq!(check(none, &many(17), 1 << 16), -7, "17 x 4 MiB");
-    assert_eq!(check(none, &many(4096), 512), -7, "4096 x 32 KiB");
-    assert_eq!(check(none, &many(4096), 16), 0, "4096 x 1 KiB");
+    assert_eq!(check(none, &many(14), 1 << 16), 0, "14 x 4.5 MiB");
+    assert_eq!(check(none, &many(15), 1 << 16), -7, "15 x 4.5 MiB");
+    assert_eq!(check(none, &many(4096), 512), -7, "4096 x 36 KiB");
+    assert_eq!(check(none, &many(4096), 16), 0, "4096 x 1.125 KiB");
     assert_eq!(check(none, &facts(0), 256), -19, "not HVM");
     assert_eq!(
         check(none, &facts(RSHADOW_DOMF_HVM | RSHADOW_DOMF_HAP), 256),

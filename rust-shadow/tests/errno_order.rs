@@ -33,7 +33,7 @@ fn add(frames: u64, access: u32, steps: u32) -> rshadow_ctl {
         nr_frames: frames,
         access,
         steps,
-        ..Default::default()
+        ..REQUEST
     }
 }
 
@@ -43,7 +43,7 @@ fn read(vcpu: u32, nr: u32, buf: u64) -> rshadow_ctl {
         vcpu,
         nr,
         buf,
-        ..Default::default()
+        ..REQUEST
     }
 }
 
@@ -55,7 +55,7 @@ fn two_faults_get_the_errno_of_the_first_documented_check() {
     let enable = rshadow_ctl {
         op: RSHADOW_OP_ENABLE,
         nr: 100_000,
-        ..Default::default()
+        ..REQUEST
     };
     assert_eq!(
         unsafe { rshadow_ctl_check(std::ptr::null(), &f, &enable) },

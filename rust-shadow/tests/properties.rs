@@ -18,6 +18,7 @@ use model::Ram;
 use model::harness::Sim;
 use proptest::prelude::*;
 use rshadow::bindings::*;
+use rshadow::control::REQUEST;
 use std::sync::Mutex;
 
 // The fake's RAM map is global: take turns with any other test in this
@@ -97,8 +98,26 @@ fn op() -> impl Strategy<Value = u32> {
         2 => Just(RSHADOW_OP_LIST_WATCHES),
         2 => Just(RSHADOW_OP_READ_TRACE),
         1 => Just(RSHADOW_OP_GET_STATS),
+        1 => Just(RSHADOW_OP_NOTIFY),
         1 => any::<u32>(),
     ]
+}
+
+/// NOTIFY's threshold and latency: mostly valid, and their edges.
+fn notify() -> impl Strategy<Value = (u32, u32)> {
+    (
+        prop_oneof![
+            3 => 0u32..64,
+            1 => (RSHADOW_RING_MAX - 1)..=(RSHADOW_RING_MAX + 1),
+            1 => any::<u32>(),
+        ],
+        prop_oneof![
+            3 => Just(0u32),
+            2 => (RSHADOW_NOTIFY_MIN_US - 1)..=(RSHADOW_NOTIFY_MIN_US + 1),
+            2 => (RSHADOW_NOTIFY_MAX_US - 1)..=(RSHADOW_NOTIFY_MAX_US + 1),
+            1 => any::<u32>(),
+        ],
+    )
 }
 
 /// `nr`: a ring size for ENABLE, a capacity for LIST and READ_TRACE.
@@ -119,10 +138,23 @@ fn ctl() -> impl Strategy<Value = rshadow_ctl> {
         (prop_oneof![4 => Just(0x1000u64), 1 => Just(0u64), 1 => any::<u64>()]),
         // flags, pad: almost always zero.
         (prop_oneof![12 => Just(0u32), 1 => any::<u32>()]),
-        (prop_oneof![12 => Just(0u32), 1 => any::<u32>()]),
+        (
+            prop_oneof![12 => Just(0u32), 1 => any::<u32>()],
+            // version: almost always this interface's.
+            prop_oneof![12 => Just(RSHADOW_INTERFACE_VERSION), 1 => any::<u32>()],
+            prop_oneof![12 => Just(0u32), 1 => any::<u32>()],
+        ),
+        notify(),
     )
         .prop_map(
-            |((op, first_gfn, nr_frames, access, steps), (nr, start, vcpu), buf, flags, pad)| {
+            |(
+                (op, first_gfn, nr_frames, access, steps),
+                (nr, start, vcpu),
+                buf,
+                flags,
+                (pad, version, pad2),
+                (threshold, latency_us),
+            )| {
                 rshadow_ctl {
                     op,
                     vcpu,
@@ -135,6 +167,10 @@ fn ctl() -> impl Strategy<Value = rshadow_ctl> {
                     buf,
                     flags,
                     pad,
+                    version,
+                    pad2,
+                    threshold,
+                    latency_us,
                 }
             },
         )
@@ -207,7 +243,7 @@ fn run(sim: &mut Sim, step: &Step) {
                 op: RSHADOW_OP_REMOVE_WATCH,
                 first_gfn: first,
                 nr_frames: frames,
-                ..Default::default()
+                ..REQUEST
             });
         }
         Step::RawApply(r) => {
@@ -227,7 +263,7 @@ fn run(sim: &mut Sim, step: &Step) {
                     first_gfn: gfn,
                     nr_frames: 1,
                     access: RSHADOW_ACCESS_W,
-                    ..Default::default()
+                    ..REQUEST
                 });
                 // Past the domain's memory or RAM, or not enabled: stop.
                 if rc != 0 && rc != model::EBUSY {
@@ -241,7 +277,7 @@ fn run(sim: &mut Sim, step: &Step) {
                 first_gfn: gfn,
                 nr_frames: 1,
                 access: RSHADOW_ACCESS_W,
-                ..Default::default()
+                ..REQUEST
             });
         }
         Step::MaxGfn(m) => sim.facts.max_gfn = m,
@@ -273,7 +309,7 @@ proptest! {
         let _g = FAKE.lock().unwrap_or_else(|e| e.into_inner());
         let mut sim = Sim::new(facts, ram);
         if let Some(nr) = enable {
-            sim.control(&rshadow_ctl { op: RSHADOW_OP_ENABLE, nr, ..Default::default() });
+            sim.control(&rshadow_ctl { op: RSHADOW_OP_ENABLE, nr, ..REQUEST });
         }
         sim.check_all(&probes);
         for s in &steps {
@@ -308,7 +344,7 @@ proptest! {
             xen_handle: 0,
         };
         let mut sim = Sim::new(facts, Ram { frames: 0x100000, hole: u64::MAX });
-        sim.control(&rshadow_ctl { op: RSHADOW_OP_ENABLE, nr: 16, ..Default::default() });
+        sim.control(&rshadow_ctl { op: RSHADOW_OP_ENABLE, nr: 16, ..REQUEST });
         run(&mut sim, &Step::Fill { base, stride });
         prop_assert_eq!(sim.model.watches.len(), RSHADOW_MAX_WATCHES as usize);
         let one_more = rshadow_ctl {
@@ -316,7 +352,7 @@ proptest! {
             first_gfn: 0xf0000,
             nr_frames: 1,
             access: RSHADOW_ACCESS_R,
-            ..Default::default()
+            ..REQUEST
         };
         prop_assert_eq!(sim.control(&one_more), model::ENOSPC);
         sim.check_all(&[]);
@@ -353,12 +389,12 @@ fn model_agrees_on_a_simple_sequence() {
         first_gfn: first,
         nr_frames: frames,
         access,
-        ..Default::default()
+        ..REQUEST
     };
     let enable = rshadow_ctl {
         op: RSHADOW_OP_ENABLE,
         nr: 16,
-        ..Default::default()
+        ..REQUEST
     };
     assert_eq!(sim.control(&enable), 0);
     assert_eq!(sim.control(&add(0x100001, 3, RSHADOW_ACCESS_X)), 0);
@@ -379,7 +415,7 @@ fn model_agrees_on_a_simple_sequence() {
     assert_eq!(sim.control(&remove), model::ENOENT);
     let reset = rshadow_ctl {
         op: RSHADOW_OP_RESET,
-        ..Default::default()
+        ..REQUEST
     };
     assert_eq!(sim.control(&reset), 0);
     sim.check_all(&[0x100002]);

@@ -227,7 +227,10 @@ def check_log(text, plat, steps):
                                       for k in ("va", "gfn", "store", "next", "end"))
         recs = linux.json_between(lines, "DOMU-JSON-BEGIN", "DOMU-JSON-END")
         txt = linux.between(lines, "DOMU-TEXT-BEGIN", "DOMU-TEXT-END")
-        linux.check_touch(p, recs, txt, gfn, page, store, nxt, end, steps, windows=None)
+        cr3 = next((l.split()[1] for l in lines if l.startswith("DOMU-CR3 ")
+                    and len(l.split()) > 1), "0x0")
+        linux.check_touch(p, recs, txt, gfn, page, store, nxt, end, steps, windows=None,
+                          cr3=int(cr3, 16))
     # The C API: a C program found the domain by name and read the
     # target's write and the steps after it.
     capi = " ".join(linux.between(lines, "DOMU-CAPI-BEGIN", "DOMU-CAPI-END"))

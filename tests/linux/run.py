@@ -300,13 +300,15 @@ def between(lines, begin, end):
     return out
 
 
-def check_touch(p, recs, txt, gfn, page, store, nxt, end, steps, windows=1):
+def check_touch(p, recs, txt, gfn, page, store, nxt, end, steps, windows=1, cr3=None):
     """The trace of one touch() (tests/linux/touch.h) of a page at virtual
     address `page`, frame `gfn`: the write record, its `steps` steps in
     touch()'s code, their disassembly, and the text form `txt`.  Records
     p/trace-access, -steps, -disasm and -text; False when there was no
     write record at all.  `windows`: how many touches the text may show
-    (None: any number, for a process that keeps touching)."""
+    (None: any number, for a process that keeps touching).  Every record
+    of the window names the address space it ran in: `cr3` where the
+    caller knows the process's, else one and the same nonzero CR3."""
     acc = [i for i, r in enumerate(recs)
            if r.get("kind") == "write" and int(r["gfn"], 16) == gfn]
     if not acc:
@@ -314,12 +316,18 @@ def check_touch(p, recs, txt, gfn, page, store, nxt, end, steps, windows=1):
         return False
     a = recs[acc[0]]
     ok = (int(a["rip"], 16) == store and int(a["linear"], 16) == page and a["size"] == 4
-          and a["value"] == "0x5a5a1234" and a["cpl"] == 3 and a.get("schema") == 1
+          and a["value"] == "0x5a5a1234" and a["cpl"] == 3 and a.get("schema") == 2
           and a["insn"] == "mov dword ptr [rdi], 0x5a5a1234")
     record("PASS" if ok else "FAIL", f"{p}/trace-access",
            f"write rip {a['rip']} (store {store:#x}) at {a['linear']} (page {page:#x}) "
            f"value {a['value']} insn '{a['insn']}'")
     st = [r for r in recs[acc[0] + 1:acc[0] + 1 + steps] if r.get("kind") == "step"]
+    space = int(a.get("cr3", "0x0"), 16)
+    ok = (space != 0 and (cr3 is None or space == cr3)
+          and all(int(r.get("cr3", "0x0"), 16) == space for r in st))
+    record("PASS" if ok else "FAIL", f"{p}/trace-cr3",
+           f"the access ran in cr3 {space:#x}" + ("" if cr3 is None else f" (the process's: {cr3:#x})")
+           + f", its steps in {sorted({r.get('cr3') for r in st})}")
     rips = [int(r["rip"], 16) for r in st]
     chain = all(int(st[k]["next_rip"], 16) == rips[k + 1] for k in range(len(st) - 1))
     ok = (len(st) == steps and [r["step"] for r in st] == list(range(steps))

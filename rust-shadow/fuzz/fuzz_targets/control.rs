@@ -148,7 +148,7 @@ fn full_table() -> Sim {
     let enable = rshadow_ctl {
         op: RSHADOW_OP_ENABLE,
         nr: 16,
-        ..Default::default()
+        ..REQUEST
     };
     assert_eq!(sim.control(&enable), 0);
     for i in 0..u64::from(RSHADOW_MAX_WATCHES) {
@@ -158,7 +158,7 @@ fn full_table() -> Sim {
             nr_frames: 1 + i % 2,
             access: 1 + (i % 7) as u32,
             steps: (i % 3) as u32,
-            ..Default::default()
+            ..REQUEST
         };
         assert_eq!(sim.control(&add), 0);
     }
@@ -227,7 +227,7 @@ fuzz_target!(|data: &[u8]| {
                     op: RSHADOW_OP_REMOVE_WATCH,
                     first_gfn: first,
                     nr_frames: frames,
-                    ..Default::default()
+                    ..REQUEST
                 });
             }
             9 => {

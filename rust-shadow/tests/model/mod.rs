@@ -30,10 +30,12 @@ pub const EFAULT: i32 = -14;
 pub const EBUSY: i32 = -16;
 pub const ENOSPC: i32 = -28;
 pub const ENOENT: i32 = -2;
+pub const EACCES: i32 = -13;
 
 /// Every errno the module itself may answer a control request with (Xen
 /// adds ESRCH, EPERM and EFAULT from copies; none of those come from here).
-pub const DOCUMENTED: [i32; 13] = [
+pub const DOCUMENTED: [i32; 14] = [
+    EACCES,
     EINVAL,
     ENOSYS,
     ENODEV,
@@ -96,10 +98,13 @@ impl Model {
     /// The documented checks, in the documented order, that need no watch
     /// table and no RAM map.
     pub fn decode(f: &rshadow_dom_facts, enabled: bool, r: &rshadow_ctl) -> Result<(), i32> {
-        if r.flags != 0 || r.pad != 0 {
+        if r.version != RSHADOW_INTERFACE_VERSION {
+            return Err(EACCES);
+        }
+        if r.flags != 0 || r.pad != 0 || r.pad2 != 0 {
             return Err(EINVAL);
         }
-        if !(RSHADOW_OP_ENABLE..=RSHADOW_OP_RESET).contains(&r.op) {
+        if !(RSHADOW_OP_ENABLE..=RSHADOW_OP_NOTIFY).contains(&r.op) {
             return Err(ENOSYS);
         }
         if !has(f, RSHADOW_DOMF_HVM) {
@@ -160,6 +165,14 @@ impl Model {
         }
         if buffered && (!r.buf.is_multiple_of(8) || (r.buf == 0 && r.nr != 0)) {
             return Err(EFAULT);
+        }
+        if r.op == RSHADOW_OP_NOTIFY {
+            if r.threshold > RSHADOW_RING_MAX || r.latency_us > RSHADOW_NOTIFY_MAX_US {
+                return Err(E2BIG);
+            }
+            if r.latency_us != 0 && r.latency_us < RSHADOW_NOTIFY_MIN_US {
+                return Err(EINVAL);
+            }
         }
         Ok(())
     }

@@ -12,6 +12,9 @@ long rshadow_op_on(unsigned int domid, struct xen_domctl_rshadow_op *op)
     long rc;
 
     d.u.rshadow_op = *op;
+    /* This interface's version, unless the caller tests another. */
+    if ( !d.u.rshadow_op.version )
+        d.u.rshadow_op.version = XEN_RSHADOW_INTERFACE_VERSION;
     rc = hypercall1(__HYPERVISOR_domctl, &d);
     *op = d.u.rshadow_op;
     return rc;
@@ -151,12 +154,13 @@ void rshadow_print_record(const struct xen_rshadow_record *r)
         "?", "read", "write", "rmw", "exec", "step", "error", "yield",
     };
 
-    printk("  #%llu %s rip %#llx lin %#llx gfn %#llx size %u val %#llx fl %#x extra %u\n",
+    printk("  #%llu %s rip %#llx lin %#llx gfn %#llx size %u val %#llx fl %#x extra %u cr3 %#llx\n",
            (unsigned long long)r->seq,
            r->kind < ARRAY_SIZE(kinds) ? kinds[r->kind] : "?",
            (unsigned long long)r->rip, (unsigned long long)r->linear,
            (unsigned long long)r->gfn, r->size,
-           (unsigned long long)r->value, r->flags, r->extra);
+           (unsigned long long)r->value, r->flags, r->extra,
+           (unsigned long long)r->cr3);
 }
 
 unsigned int rshadow_read_all(struct xen_rshadow_record *buf, unsigned int cap)

@@ -55,27 +55,67 @@ typedef uint8_t RshadowctlRecKind;
 typedef struct RshadowctlHandle RshadowctlHandle;
 
 /**
- * `struct xen_rshadow_record`.
+ * One trace record: `struct xen_rshadow_record` of the patched Xen's
+ * public `domctl.h` (rust-shadow interface version 2), 72 bytes.  C
+ * tools see it here because Debian's `xen/domctl.h` is Xen's unpatched
+ * one; its layout is checked at compile time against the structure
+ * bindgen made of the patched header, field by field.
  */
 typedef struct rshadowctl_record {
+  /**
+   * Per-vCPU sequence number; gaps are records dropped.
+   */
   uint64_t seq;
+  /**
+   * Xen's system time, ns.
+   */
   uint64_t time;
+  /**
+   * The instruction: emulated, or stepped.
+   */
   uint64_t rip;
+  /**
+   * Access: linear address; step: the next instruction.
+   */
   uint64_t linear;
+  /**
+   * Access: guest frame.
+   */
   uint64_t gfn;
+  /**
+   * Access: the value, if `RSHADOWCTL_REC_VALUE` is in `flags`.
+   */
   uint64_t value;
+  /**
+   * RFLAGS after the access or step.
+   */
   uint64_t rflags;
+  /**
+   * The address space: the guest's CR3, PCID and flag bits masked.
+   */
+  uint64_t cr3;
   uint16_t vcpu;
+  /**
+   * An `RshadowctlRecKind`.
+   */
   uint8_t kind;
+  /**
+   * Access size in bytes.
+   */
   uint8_t size;
+  /**
+   * CPU mode, CPL in bits 4-5.
+   */
   uint8_t mode;
   uint8_t flags;
+  /**
+   * Step: index in its window; error: its reason.
+   */
   uint16_t extra;
 } rshadowctl_record;
 
 /**
- * One trace record, `struct xen_rshadow_record` of the patched Xen's
- * public `domctl.h`: 64 bytes.
+ * The record as C sees it: `RshadowctlRecord` (also `rshadowctl_record`).
  */
 typedef struct rshadowctl_record RshadowctlRecord;
 

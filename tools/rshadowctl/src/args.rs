@@ -123,35 +123,47 @@ pub fn parse_watch_arg(s: &str) -> Result<WatchArg, String> {
 }
 
 /// An address to resolve to a frame: a virtual address in the address
-/// space at `cr3`, or a kernel symbol (from `--symbols`) in the address
-/// space at `cr3`, vCPU 0's current one by default (every address space
-/// maps the kernel).
+/// space at `cr3`, or in the address space of the guest's process `pid`
+/// (found in its kernel's task list), or a kernel symbol (from
+/// `--symbols`) in the address space at `cr3`, vCPU 0's current one by
+/// default (every address space maps the kernel).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Address {
     Va { va: u64, cr3: u64 },
+    Pid { va: u64, pid: u32 },
     Ksym { name: String, cr3: Option<u64> },
 }
 
 impl Address {
-    /// The address named by `--va`/`--ksym`/`--cr3`, if any; the error
-    /// says what is missing.
+    /// The address named by `--va`/`--ksym`/`--cr3`/`--pid`, if any; the
+    /// error says what is missing.
     pub fn from_options(
         va: Option<u64>,
         ksym: Option<&str>,
         cr3: Option<u64>,
+        pid: Option<u32>,
     ) -> Result<Option<Address>, String> {
-        match (va, ksym, cr3) {
-            (Some(_), Some(_), _) => Err("give --va or --ksym, not both".into()),
-            (Some(va), None, Some(cr3)) => Ok(Some(Address::Va { va, cr3 })),
-            (Some(_), None, None) => {
-                Err("--va needs --cr3: an address means nothing without its address space".into())
+        match (va, ksym, cr3, pid) {
+            (_, _, Some(_), Some(_)) => {
+                Err("give --cr3 or --pid, not both: --pid finds the process's CR3 itself".into())
             }
-            (None, Some(name), cr3) => Ok(Some(Address::Ksym {
+            (_, Some(_), _, Some(_)) => {
+                Err("--pid goes with --va: a kernel symbol (--ksym) is in every process".into())
+            }
+            (Some(_), Some(_), _, _) => Err("give --va or --ksym, not both".into()),
+            (Some(va), None, Some(cr3), None) => Ok(Some(Address::Va { va, cr3 })),
+            (Some(va), None, None, Some(pid)) => Ok(Some(Address::Pid { va, pid })),
+            (Some(_), None, None, None) => Err(
+                "--va needs --cr3 or --pid: an address means nothing without its address space"
+                    .into(),
+            ),
+            (None, Some(name), cr3, None) => Ok(Some(Address::Ksym {
                 name: name.to_string(),
                 cr3,
             })),
-            (None, None, Some(_)) => Err("--cr3 goes with --va or --ksym".into()),
-            (None, None, None) => Ok(None),
+            (None, None, Some(_), None) => Err("--cr3 goes with --va or --ksym".into()),
+            (None, None, None, Some(_)) => Err("--pid goes with --va".into()),
+            (None, None, None, None) => Ok(None),
         }
     }
 }
@@ -179,7 +191,7 @@ pub fn watch_target(pos: &[WatchArg], at: Option<Address>) -> Result<(WatchTarge
         }
         ([], None) | ([WatchArg::Access(_)], None) => Err(
             "say what to watch: frames (GFN, FIRST-LAST, FIRST+COUNT), --va ADDR --cr3 CR3, \
-             or --ksym NAME --symbols FILE"
+             --va ADDR --pid PID, or --ksym NAME --symbols FILE"
                 .into(),
         ),
         _ => Err("the arguments are FRAMES [ACCESS], or [ACCESS] with --va or --ksym".into()),
@@ -305,7 +317,7 @@ pub fn parse_interval(s: &str) -> Result<u64, String> {
     Ok(v)
 }
 
-/// A process id (for `trace --pid`).
+/// A process id (for `trace --pid`, and a guest's process for `--va`).
 pub fn parse_pid(s: &str) -> Result<u32, String> {
     let v = parse_u64(s, "process id")?;
     if v == 0 || v > i32::MAX as u64 {
@@ -398,20 +410,32 @@ mod tests {
     #[test]
     fn addresses_from_options() {
         assert_eq!(
-            Address::from_options(Some(1), None, Some(2)),
+            Address::from_options(Some(1), None, Some(2), None),
             Ok(Some(Address::Va { va: 1, cr3: 2 }))
         );
         assert_eq!(
-            Address::from_options(None, Some("jiffies"), None),
+            Address::from_options(Some(1), None, None, Some(7)),
+            Ok(Some(Address::Pid { va: 1, pid: 7 }))
+        );
+        assert_eq!(
+            Address::from_options(None, Some("jiffies"), None, None),
             Ok(Some(Address::Ksym {
                 name: "jiffies".into(),
                 cr3: None
             }))
         );
-        assert_eq!(Address::from_options(None, None, None), Ok(None));
-        assert!(Address::from_options(Some(1), None, None).is_err());
-        assert!(Address::from_options(Some(1), Some("x"), Some(2)).is_err());
-        assert!(Address::from_options(None, None, Some(2)).is_err());
+        assert_eq!(Address::from_options(None, None, None, None), Ok(None));
+        assert!(Address::from_options(Some(1), None, None, None).is_err());
+        assert!(Address::from_options(Some(1), Some("x"), Some(2), None).is_err());
+        assert!(Address::from_options(None, None, Some(2), None).is_err());
+        // --pid: with --va only
+        assert!(
+            Address::from_options(Some(1), None, Some(2), Some(7))
+                .unwrap_err()
+                .contains("not both")
+        );
+        assert!(Address::from_options(None, Some("x"), None, Some(7)).is_err());
+        assert!(Address::from_options(None, None, None, Some(7)).is_err());
     }
 
     #[test]

@@ -18,9 +18,62 @@ pub struct RshadowctlHandle {
     xen: Xen,
 }
 
-/// One trace record, `struct xen_rshadow_record` of the patched Xen's
-/// public `domctl.h`: 64 bytes.
-pub type RshadowctlRecord = Record;
+/// One trace record: `struct xen_rshadow_record` of the patched Xen's
+/// public `domctl.h` (rust-shadow interface version 2), 72 bytes.  C
+/// tools see it here because Debian's `xen/domctl.h` is Xen's unpatched
+/// one; its layout is checked at compile time against the structure
+/// bindgen made of the patched header, field by field.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CRecord {
+    /// Per-vCPU sequence number; gaps are records dropped.
+    pub seq: u64,
+    /// Xen's system time, ns.
+    pub time: u64,
+    /// The instruction: emulated, or stepped.
+    pub rip: u64,
+    /// Access: linear address; step: the next instruction.
+    pub linear: u64,
+    /// Access: guest frame.
+    pub gfn: u64,
+    /// Access: the value, if `RSHADOWCTL_REC_VALUE` is in `flags`.
+    pub value: u64,
+    /// RFLAGS after the access or step.
+    pub rflags: u64,
+    /// The address space: the guest's CR3, PCID and flag bits masked.
+    pub cr3: u64,
+    pub vcpu: u16,
+    /// An `RshadowctlRecKind`.
+    pub kind: u8,
+    /// Access size in bytes.
+    pub size: u8,
+    /// CPU mode, CPL in bits 4-5.
+    pub mode: u8,
+    pub flags: u8,
+    /// Step: index in its window; error: its reason.
+    pub extra: u16,
+}
+
+/// The record as C sees it: `RshadowctlRecord` (also `rshadowctl_record`).
+pub type RshadowctlRecord = CRecord;
+
+macro_rules! same_layout {
+    ($($f:ident),*) => {
+        const _: () = {
+            use std::mem::{offset_of, size_of};
+            assert!(size_of::<RshadowctlRecord>() == size_of::<Record>());
+            $(assert!(offset_of!(RshadowctlRecord, $f) == offset_of!(Record, $f));)*
+        };
+        impl From<Record> for RshadowctlRecord {
+            fn from(r: Record) -> Self {
+                RshadowctlRecord { $($f: r.$f),* }
+            }
+        }
+    };
+}
+same_layout!(
+    seq, time, rip, linear, gfn, value, rflags, cr3, vcpu, kind, size, mode, flags, extra
+);
 
 /// Access bits for [`rshadowctl_watch`], OR-ed.
 #[repr(u32)]
@@ -189,9 +242,11 @@ pub unsafe extern "C" fn rshadowctl_read_trace(
     let read = |x: &mut Xen| match x.read_trace(domid, vcpu, max.min(crate::xen::TRACE_BATCH)) {
         Ok((recs, l)) => {
             let n = recs.len().min(max as usize);
-            // SAFETY: out has room for max >= n records (the caller's
-            // contract); recs holds n.
-            unsafe { std::ptr::copy_nonoverlapping(recs.as_ptr(), out, n) };
+            for (i, r) in recs.iter().take(n).enumerate() {
+                // SAFETY: out has room for max >= n records (the caller's
+                // contract).
+                unsafe { out.add(i).write(RshadowctlRecord::from(*r)) };
+            }
             if !lost.is_null() {
                 // SAFETY: lost is writable (the caller's contract).
                 unsafe { *lost = l };
@@ -280,7 +335,7 @@ mod tests {
                 rshadowctl_unwatch(std::ptr::null_mut(), 1, 0, 1),
                 -libc::EINVAL
             );
-            let mut r = [Record::default(); 1];
+            let mut r = [RshadowctlRecord::default(); 1];
             assert_eq!(
                 rshadowctl_read_trace(
                     std::ptr::null_mut(),

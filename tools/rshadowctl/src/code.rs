@@ -293,15 +293,18 @@ impl Foreign {
         Some(u64::from_le_bytes(v))
     }
 
-    /// The guest-physical address of `va` in `vcpu`'s current address
-    /// space, or the one at --cr3 (long mode only).
-    pub fn translate(&mut self, xen: &mut Xen, vcpu: u16, va: u64) -> Option<u64> {
+    /// The guest-physical address of `va` in the address space at `cr3`
+    /// (a record's; 0 for none), else the one at --cr3, else `vcpu`'s
+    /// current one; in `vcpu`'s paging mode (long mode only).
+    pub fn translate(&mut self, xen: &mut Xen, vcpu: u16, cr3: u64, va: u64) -> Option<u64> {
         let dom = self.dom;
         let mut regs = (*self
             .crs
             .entry(vcpu)
             .or_insert_with(|| xen.control_registers(dom, u32::from(vcpu)).ok()))?;
-        if let Some(cr3) = self.cr3 {
+        if cr3 != 0 {
+            regs.cr3 = cr3;
+        } else if let Some(cr3) = self.cr3 {
             regs.cr3 = cr3;
         }
         walk::translate(&regs, va, |gpa| self.read_entry(xen, gpa, 8))
@@ -325,12 +328,13 @@ impl Foreign {
         Some(out)
     }
 
-    /// Up to 15 bytes of code at `rip` in `vcpu`'s current address space.
-    pub fn code(&mut self, xen: &mut Xen, vcpu: u16, rip: u64) -> Vec<u8> {
+    /// Up to 15 bytes of code at `rip` in the address space at `cr3`, as
+    /// for [`translate`](Self::translate).
+    pub fn code(&mut self, xen: &mut Xen, vcpu: u16, cr3: u64, rip: u64) -> Vec<u8> {
         let mut out = Vec::new();
         let mut va = rip;
         while out.len() < crate::format::MAX_INSN {
-            let Some(gpa) = self.translate(xen, vcpu, va) else {
+            let Some(gpa) = self.translate(xen, vcpu, cr3, va) else {
                 break;
             };
             let off = (gpa & 0xfff) as usize;

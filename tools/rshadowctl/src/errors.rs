@@ -72,6 +72,13 @@ pub enum Request {
     Vcpus {
         dom: u16,
     },
+    /// Finding the guest's process `pid` (its task, its CR3) to walk the
+    /// page tables of its address space.
+    Process {
+        dom: u16,
+        va: u64,
+        pid: u32,
+    },
 }
 
 impl Request {
@@ -86,7 +93,8 @@ impl Request {
             | Request::Trace { dom, .. }
             | Request::Stats { dom }
             | Request::Translate { dom, .. }
-            | Request::Vcpus { dom } => *dom,
+            | Request::Vcpus { dom }
+            | Request::Process { dom, .. } => *dom,
         }
     }
 
@@ -113,6 +121,9 @@ impl Request {
                 format!("translate {dom} --va {va:#x} --cr3 {cr3:#x}")
             }
             Request::Vcpus { dom } => format!("vcpus {dom}"),
+            Request::Process { dom, va, pid } => {
+                format!("translate {dom} --va {va:#x} --pid {pid}")
+            }
         }
     }
 }
@@ -232,10 +243,12 @@ pub fn explain(req: &Request, errno: i32) -> Failure {
                 Request::Trace { vcpu, .. } => {
                     format!("domain {d} has no vCPU {vcpu}")
                 }
-                Request::Translate { .. } | Request::Vcpus { .. } => format!(
-                    "Xen has no HVM register state for domain {d}'s vCPU 0: it is not an \
-                     HVM or PVH guest"
-                ),
+                Request::Translate { .. } | Request::Vcpus { .. } | Request::Process { .. } => {
+                    format!(
+                        "Xen has no HVM register state for domain {d}'s vCPU 0: it is not an \
+                         HVM or PVH guest"
+                    )
+                }
                 _ => "Xen found the request invalid (flags or padding not zero)".to_string(),
             },
         ),
@@ -323,15 +336,25 @@ pub fn explain(req: &Request, errno: i32) -> Failure {
 
 /// A virtual address that does not resolve: where the walk stopped.
 pub fn untranslated(req: &Request, why: &str) -> Failure {
-    Failure::new(
-        exit::REFUSED,
-        format!(
-            "{}: {why} (is --cr3 the address space of the process that maps it? \
-             rshadowctl vcpus {} shows the CR3s running now)",
-            req.describe(),
+    let hint = match req {
+        Request::Process { pid, .. } => {
+            format!("does process {pid} map it? /proc/{pid}/maps in the guest shows what it maps")
+        }
+        _ => format!(
+            "is --cr3 the address space of the process that maps it? rshadowctl vcpus {} \
+             shows the CR3s running now",
             req.dom()
         ),
-    )
+    };
+    Failure::new(exit::REFUSED, format!("{}: {why} ({hint})", req.describe()))
+}
+
+/// A guest process (`--pid`) whose address space was not found: not in
+/// the guest's task list, a kernel thread, a task list that cannot be
+/// followed, or symbols that are not the guest kernel's.  Exit 7, as for
+/// an address that does not resolve.
+pub fn no_process(req: &Request, why: &str) -> Failure {
+    Failure::new(exit::REFUSED, format!("{}: {why}", req.describe()))
 }
 
 /// Explains a failure to open the privcmd device.
@@ -523,6 +546,35 @@ mod tests {
                 .message
                 .contains("0x15")
         );
+    }
+
+    #[test]
+    fn a_guest_process_names_its_pid() {
+        let r = Request::Process {
+            dom: 3,
+            va: 0x7e57_0000_0000,
+            pid: 99,
+        };
+        assert_eq!(r.dom(), 3);
+        let f = no_process(&r, "no process 99 in the guest");
+        assert_eq!(f.code, exit::REFUSED);
+        assert_eq!(
+            f.message,
+            "translate 3 --va 0x7e5700000000 --pid 99: no process 99 in the guest"
+        );
+        let f = untranslated(&r, "0x7e5700000000 is not mapped");
+        assert_eq!(f.code, exit::REFUSED);
+        assert!(f.message.contains("/proc/99/maps"), "{}", f.message);
+        let f = untranslated(
+            &Request::Translate {
+                dom: 3,
+                va: 0x1000,
+                cr3: 0x2000,
+            },
+            "not mapped",
+        );
+        assert!(f.message.contains("rshadowctl vcpus 3"), "{}", f.message);
+        assert!(explain(&r, libc::EINVAL).message.contains("vCPU 0"));
     }
 
     #[test]

@@ -121,7 +121,7 @@ fn hex(v: u64) -> String {
 /// One record as one JSON object (one line).
 /// The version of `trace --json`'s objects, in each as `"schema"`: raised
 /// when a field changes meaning or goes away (new fields do not raise it).
-pub const JSON_SCHEMA: u32 = 1;
+pub const JSON_SCHEMA: u32 = 2;
 
 pub fn record_json(r: &Record, insn: Option<&Insn>, sym: Option<&str>) -> Value {
     let mut o = json!({
@@ -134,6 +134,7 @@ pub fn record_json(r: &Record, insn: Option<&Insn>, sym: Option<&str>) -> Value 
         "mode": mode_name(r.mode),
         "cpl": r.cpl(),
         "rflags": hex(r.rflags),
+        "cr3": hex(r.cr3),
         "flags": flag_names(r.flags),
         "insn": insn.map(|i| i.text.clone()),
         "bytes": insn.map(|i| i.bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()),
@@ -226,7 +227,7 @@ pub fn record_text(r: &Record, insn: Option<&Insn>, sym: Option<&str>) -> String
                 String::new()
             };
             format!(
-                "v{} #{} {} {} bytes at {:#x} (gfn {:#x}){} cpl{} {}{}\n    {:#x}{}  {}",
+                "v{} #{} {} {} bytes at {:#x} (gfn {:#x}){} cpl{} {} cr3 {:#x}{}\n    {:#x}{}  {}",
                 r.vcpu,
                 r.seq,
                 kind_name(r.kind),
@@ -236,6 +237,7 @@ pub fn record_text(r: &Record, insn: Option<&Insn>, sym: Option<&str>) -> String
                 value,
                 r.cpl(),
                 mode_name(r.mode),
+                r.cr3,
                 flags,
                 r.rip,
                 sym,
@@ -385,6 +387,7 @@ mod tests {
             gfn: 0x1d2c3,
             value: 0x5a5a1234,
             rflags: 0x246,
+            cr3: 0x1234_5000,
             vcpu: 0,
             kind: abi::REC_WRITE,
             size: 4,
@@ -438,7 +441,8 @@ mod tests {
         let t = record_text(&r, i.as_ref(), None);
         assert_eq!(
             t,
-            "v0 #7 write 4 bytes at 0x7f0000001000 (gfn 0x1d2c3) value 0x5a5a1234 cpl3 long64\n    \
+            "v0 #7 write 4 bytes at 0x7f0000001000 (gfn 0x1d2c3) value 0x5a5a1234 cpl3 long64 \
+             cr3 0x12345000\n    \
              0x401136  mov dword ptr [rax], 0x5a5a1234"
         );
         let j = record_json(&r, i.as_ref(), None);
@@ -448,6 +452,8 @@ mod tests {
         assert_eq!(j["gfn"], "0x1d2c3");
         assert_eq!(j["value"], "0x5a5a1234");
         assert_eq!(j["cpl"], 3);
+        assert_eq!(j["cr3"], "0x12345000");
+        assert_eq!(j["schema"], 2);
         assert_eq!(j["insn"], "mov dword ptr [rax], 0x5a5a1234");
         assert_eq!(j["bytes"], "c70034125a5a");
         assert!(!j.to_string().contains('\n'));

@@ -1,10 +1,13 @@
 //! rshadowctl: rust-shadow's command-line tool for a Linux dom0.
 
-use rshadowctl::{abi, args, code, errors, format, walk, xen, xenstore};
+use rshadowctl::{abi, args, code, errors, format, tasks, walk, xen, xenstore};
+
+use tasks::KernelMemory;
 
 use args::Frames;
 use clap::{Parser, Subcommand};
 use errors::{Failure, Request, exit};
+use std::collections::HashMap;
 use std::io::Write;
 use std::time::Duration;
 
@@ -18,7 +21,9 @@ Exit codes:
   5  Xen denied this domain the operation (EPERM, EACCES)
   6  the domain cannot be used so (ESRCH, ENODEV, EOPNOTSUPP, EEXIST, ENXIO)
   7  Xen refused the request (EINVAL, E2BIG, ERANGE, EADDRNOTAVAIL, EFAULT,
-     EBUSY, ENOSPC, ENOENT)
+     EBUSY, ENOSPC, ENOENT); or the guest does not have what was named: an
+     address not mapped, symbols not its kernel's, no process --pid, or
+     --pid a kernel thread
 
 A domain is its id or its name as xl shows it (names are read from
 xenstore). Frames are guest frame numbers (GFNs), decimal or 0x-hex: GFN,
@@ -26,14 +31,18 @@ FIRST-LAST (inclusive) or FIRST+COUNT. Access is any of r (reads),
 w (writes), x (instruction fetches). A guest virtual address (--va) is
 resolved to its frame by walking the guest's page tables at --cr3 from
 here (2-level, PAE, 4- and 5-level paging); rshadowctl vcpus shows the CR3s
-the vCPUs run now. The frame is resolved once: if the guest later maps the
-address elsewhere, watch it again.
+the vCPUs run now. Or --pid PID names a process of a Linux guest: its task is
+found in the guest kernel's task list (init_task and linux_banner from
+--symbols, KASLR's slide found; the structure offsets from the kernel's BTF,
+--btf), and its mm->pgd is the CR3. The frame is resolved once: if the guest
+later maps the address elsewhere, watch it again.
 
 Examples:
   rshadowctl enable guest1 --ring 4096
   rshadowctl watch guest1 0x1a0-0x1a3 rw --steps 8
   rshadowctl vcpus guest1
   rshadowctl watch guest1 w --va 0x7f5a12345000 --cr3 0x5a48000 --steps 8
+  rshadowctl translate guest1 --va 0x7f5a12345000 --pid 1234 --btf vmlinux.btf --symbols kallsyms
   rshadowctl list guest1
   rshadowctl trace guest1 --cr3 0x5a48000
   rshadowctl trace 0 --pid 1234 --once --json
@@ -206,8 +215,9 @@ const MAX_VCPUS: u32 = 4096;
 /// An address instead of frame numbers.
 #[derive(clap::Args, Debug, Clone)]
 struct At {
-    /// A guest virtual address, in the address space at --cr3.
-    #[arg(long, value_parser = args::parse_va, requires = "cr3", conflicts_with = "ksym")]
+    /// A guest virtual address, in the address space at --cr3, or of the
+    /// guest's process --pid.
+    #[arg(long, value_parser = args::parse_va, requires = "space", conflicts_with = "ksym")]
     va: Option<u64>,
     /// A kernel symbol (a variable, say), from --symbols, found in the running
     /// kernel wherever KASLR put it.
@@ -215,17 +225,41 @@ struct At {
     ksym: Option<String>,
     /// The address space: a CR3 value (PCID bits ignored).  With --ksym,
     /// vCPU 0's current one by default.
-    #[arg(long, value_parser = args::parse_cr3)]
+    #[arg(long, value_parser = args::parse_cr3, group = "space")]
     cr3: Option<u64>,
-    /// The kernel's symbols for --ksym: a System.map, or a copy of its
-    /// /proc/kallsyms (with linux_banner, by which KASLR's offset is found).
+    /// The address space of the guest's process PID (a Linux guest; the id ps
+    /// shows there): its task is found in the kernel's task list, and its
+    /// mm->pgd is the CR3.  Needs --btf and --symbols.
+    #[arg(long, value_parser = args::parse_pid, group = "space",
+          requires_all = ["va", "btf", "symbols"], conflicts_with = "ksym")]
+    pid: Option<u32>,
+    /// The guest kernel's BTF, for --pid: a copy of its
+    /// /sys/kernel/btf/vmlinux (dom0's own where dom0 runs the same kernel
+    /// build), from which the offsets of task_struct's and mm_struct's fields
+    /// are taken.
+    #[arg(long, value_name = "FILE", requires = "pid")]
+    btf: Option<std::path::PathBuf>,
+    /// The kernel's symbols for --ksym and --pid: a System.map, or a copy of
+    /// its /proc/kallsyms (with linux_banner, by which KASLR's offset is
+    /// found, and for --pid init_task).
     #[arg(long, value_name = "FILE")]
     symbols: Option<std::path::PathBuf>,
 }
 
 impl At {
     fn address(&self) -> Result<Option<args::Address>, Failure> {
-        args::Address::from_options(self.va, self.ksym.as_deref(), self.cr3).map_err(usage)
+        args::Address::from_options(self.va, self.ksym.as_deref(), self.cr3, self.pid)
+            .map_err(usage)
+    }
+
+    /// The symbols --symbols must have: the symbol --ksym names, or
+    /// --pid's init_task; and linux_banner, for KASLR's offset.
+    fn symbols_needed(&self) -> Vec<&str> {
+        match (&self.ksym, self.pid) {
+            (Some(name), _) => vec![name.as_str(), "linux_banner"],
+            (None, Some(_)) => vec!["init_task", "linux_banner"],
+            (None, None) => Vec::new(),
+        }
     }
 }
 
@@ -307,6 +341,17 @@ fn load_symbols(f: &std::path::Path) -> Result<code::Symbols, Failure> {
     Ok(s)
 }
 
+/// A kernel's BTF, read and its structure offsets found, or a usage error.
+fn load_btf(f: &std::path::Path) -> Result<tasks::Offsets, Failure> {
+    let bytes = std::fs::read(f).map_err(|e| usage(format!("--btf {}: {e}", f.display())))?;
+    tasks::Offsets::from_btf_bytes(&bytes).map_err(|e| {
+        usage(format!(
+            "--btf {}: {e} (give the guest kernel's /sys/kernel/btf/vmlinux)",
+            f.display()
+        ))
+    })
+}
+
 fn run(cmd: Cmd) -> Result<(), Failure> {
     // Cross-argument checks, still before any hypercall.
     let watch = match &cmd {
@@ -325,7 +370,8 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
         && at.is_none()
     {
         return Err(usage(
-            "translate needs --va ADDR --cr3 CR3, or --ksym NAME --symbols FILE",
+            "translate needs --va ADDR --cr3 CR3, --va ADDR --pid PID --btf FILE --symbols FILE, \
+             or --ksym NAME --symbols FILE",
         ));
     }
     // Kernel symbols, loaded (or refused) before any hypercall.
@@ -334,18 +380,22 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
             symbols: Some(f), ..
         } => Some(load_symbols(f)?),
         Cmd::Watch { at, .. } | Cmd::Unwatch { at, .. } | Cmd::Translate { at, .. } => {
-            match (&at.ksym, &at.symbols) {
-                (Some(name), Some(f)) => {
+            match (at.symbols_needed(), &at.symbols) {
+                (needed, Some(f)) if !needed.is_empty() => {
                     let s = load_symbols(f)?;
-                    for n in [name.as_str(), "linux_banner"] {
+                    for n in needed {
                         if s.address_of(n).is_none() {
                             return Err(usage(format!(
                                 "--symbols {}: no symbol {n} in it{}",
                                 f.display(),
-                                if n == "linux_banner" {
-                                    " (rshadowctl finds the kernel's KASLR offset by it)"
-                                } else {
-                                    ""
+                                match n {
+                                    "linux_banner" => {
+                                        " (rshadowctl finds the kernel's KASLR offset by it)"
+                                    }
+                                    "init_task" if at.pid.is_some() => {
+                                        " (--pid reads the kernel's task list from it)"
+                                    }
+                                    _ => "",
                                 }
                             )));
                         }
@@ -353,6 +403,16 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
                     Some(s)
                 }
                 _ => None,
+            }
+        }
+        _ => None,
+    };
+    // The guest kernel's structure offsets for --pid, from its BTF.
+    let offsets = match &cmd {
+        Cmd::Watch { at, .. } | Cmd::Unwatch { at, .. } | Cmd::Translate { at, .. } => {
+            match &at.btf {
+                Some(f) => Some(load_btf(f)?),
+                None => None,
             }
         }
         _ => None,
@@ -411,7 +471,7 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
             let frames = match target {
                 args::WatchTarget::Frames(f) => f,
                 args::WatchTarget::Address(a) => {
-                    let t = locate(&mut xen, domid, &a, Some(&symbols))?;
+                    let t = locate(&mut xen, domid, &a, Some(&symbols), offsets.as_ref())?.t;
                     Frames {
                         first: t.gpa >> 12,
                         nr: 1,
@@ -443,7 +503,7 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
             let frames = match (frames, &at) {
                 (Some(f), _) => f,
                 (None, Some(a)) => {
-                    let t = locate(&mut xen, domid, a, Some(&symbols))?;
+                    let t = locate(&mut xen, domid, a, Some(&symbols), offsets.as_ref())?.t;
                     Frames {
                         first: t.gpa >> 12,
                         nr: 1,
@@ -465,13 +525,23 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
             let Some(a) = &at else {
                 unreachable!("refused above without an address")
             };
-            let t = if json {
-                locate_quietly(&mut xen, domid, a, Some(&symbols))?
-            } else {
-                locate(&mut xen, domid, a, Some(&symbols))?
-            };
             if json {
-                println!("{}", format::translation_json(&t));
+                let r = resolve_address(&mut xen, domid, a, Some(&symbols), offsets.as_ref())?;
+                let mut j = format::translation_json(&r.t);
+                if let (Some(p), Some(o)) = (&r.process, j.as_object_mut()) {
+                    for (k, v) in [
+                        ("pid", serde_json::json!(p.task.tgid)),
+                        ("comm", serde_json::json!(p.task.comm)),
+                        ("task", serde_json::json!(format!("{:#x}", p.task.addr))),
+                        ("mm", serde_json::json!(format!("{:#x}", p.task.mm))),
+                        ("pgd", serde_json::json!(format!("{:#x}", p.pgd))),
+                    ] {
+                        o.insert(k.into(), v);
+                    }
+                }
+                println!("{j}");
+            } else {
+                locate(&mut xen, domid, a, Some(&symbols), offsets.as_ref())?;
             }
         }
         Cmd::Vcpus { json, .. } => {
@@ -560,52 +630,62 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
     Ok(())
 }
 
+/// An address resolved: the walk, how the address or the address space
+/// was found (a line to show), and the guest process it is in (`--pid`).
+struct Resolved {
+    t: walk::Translation,
+    how: Option<String>,
+    process: Option<tasks::Space>,
+}
+
 /// Resolves an address to a frame and says how (one line per step).
 fn locate(
     xen: &mut xen::Xen,
     dom: u16,
     a: &args::Address,
     symbols: Option<&code::Symbols>,
-) -> Result<walk::Translation, Failure> {
-    let (t, how) = resolve_address(xen, dom, a, symbols)?;
-    if let Some(h) = how {
+    offsets: Option<&tasks::Offsets>,
+) -> Result<Resolved, Failure> {
+    let r = resolve_address(xen, dom, a, symbols, offsets)?;
+    if let Some(h) = &r.how {
         println!("{h}");
     }
-    println!("{}", format::translation_text(&t));
-    Ok(t)
-}
-
-fn locate_quietly(
-    xen: &mut xen::Xen,
-    dom: u16,
-    a: &args::Address,
-    symbols: Option<&code::Symbols>,
-) -> Result<walk::Translation, Failure> {
-    resolve_address(xen, dom, a, symbols).map(|(t, _)| t)
+    println!("{}", format::translation_text(&r.t));
+    Ok(r)
 }
 
 /// The frame an address maps to, walking the domain's page tables in the
 /// paging mode of its vCPU 0; for a kernel symbol, also where KASLR put
-/// the kernel (the returned line says so).
+/// the kernel, and for a process (`--pid`) its task and CR3 (the returned
+/// line says so).
 fn resolve_address(
     xen: &mut xen::Xen,
     dom: u16,
     a: &args::Address,
     symbols: Option<&code::Symbols>,
-) -> Result<(walk::Translation, Option<String>), Failure> {
+    offsets: Option<&tasks::Offsets>,
+) -> Result<Resolved, Failure> {
     let (va, cr3) = match a {
         args::Address::Va { va, cr3 } => (*va, Some(*cr3)),
+        args::Address::Pid { va, .. } => (*va, None),
         args::Address::Ksym { cr3, .. } => (0, *cr3),
     };
-    let req = Request::Translate {
-        dom,
-        va,
-        cr3: cr3.unwrap_or(0),
+    let req = match a {
+        args::Address::Pid { va, pid } => Request::Process {
+            dom,
+            va: *va,
+            pid: *pid,
+        },
+        _ => Request::Translate {
+            dom,
+            va,
+            cr3: cr3.unwrap_or(0),
+        },
     };
     if dom == 0 {
         return Err(usage(
-            "--va and --ksym read another domain's page tables; domain 0 watches its own \
-             processes by frame (see /proc/PID/pagemap)",
+            "--va, --pid and --ksym read another domain's page tables; domain 0 watches its \
+             own processes by frame (see /proc/PID/pagemap)",
         ));
     }
     let mut regs = xen
@@ -614,9 +694,18 @@ fn resolve_address(
     if let Some(c) = cr3 {
         regs.cr3 = c;
     }
-    let mut f = code::Foreign::new(dom, None);
+    let mut process = None;
     let (va, how) = match a {
         args::Address::Va { va, .. } => (*va, None),
+        args::Address::Pid { va, pid } => {
+            let (Some(syms), Some(off)) = (symbols, offsets) else {
+                return Err(usage("--pid needs --btf FILE and --symbols FILE"));
+            };
+            let (space, how) = process_space(xen, dom, &req, *pid, syms, off, regs)?;
+            regs.cr3 = space.cr3;
+            process = Some(space);
+            (*va, Some(how))
+        }
         args::Address::Ksym { name, .. } => {
             let Some(syms) = symbols else {
                 return Err(usage("--ksym needs --symbols FILE"));
@@ -628,6 +717,7 @@ fn resolve_address(
                     "no symbol {name} or linux_banner in --symbols"
                 )));
             };
+            let mut f = code::Foreign::new(dom, None);
             let slide = code::find_slide(banner, |va| {
                 f.read_virt(xen, &regs, va, code::BANNER.len())
             })
@@ -653,17 +743,133 @@ fn resolve_address(
             )
         }
     };
-    let req = Request::Translate {
-        dom,
-        va,
-        cr3: regs.cr3,
+    let req = match req {
+        Request::Translate { .. } => Request::Translate {
+            dom,
+            va,
+            cr3: regs.cr3,
+        },
+        other => other,
     };
+    let mut f = code::Foreign::new(dom, None);
     let t = walk::translate_with(walk::Paging::of(&regs), regs.cr3, va, |gpa, width| {
         f.read_entry(xen, gpa, width)
     })
     .map_err(|why| errors::untranslated(&req, &why))?;
-    Ok((t, how))
+    Ok(Resolved { t, how, process })
 }
+
+/// How often the task list is read before giving up on a walk that broke
+/// (the guest runs on while it is read).
+const TASK_LIST_READS: u32 = 3;
+
+/// The address space of the guest's process `pid` (see `tasks`): the
+/// kernel's page tables (vCPU 0's, or under PTI, when vCPU 0 is in user
+/// space, their kernel half, the page below: bit 12 clear), KASLR's slide
+/// found by linux_banner, the process's task found from init_task, and its
+/// mm->pgd translated to the CR3.  With a line saying so.
+fn process_space(
+    xen: &mut xen::Xen,
+    dom: u16,
+    req: &Request,
+    pid: u32,
+    syms: &code::Symbols,
+    off: &tasks::Offsets,
+    regs: walk::Regs,
+) -> Result<(tasks::Space, String), Failure> {
+    let (Some(banner), Some(init)) = (
+        syms.address_of("linux_banner"),
+        syms.address_of("init_task"),
+    ) else {
+        return Err(usage("--pid needs linux_banner and init_task in --symbols"));
+    };
+    let mut kernel_cr3s = vec![regs.cr3];
+    if regs.cr3 & 0x1000 != 0 {
+        kernel_cr3s.push(regs.cr3 & !0x1000);
+    }
+    let mut k = tasks::GuestKernel::new(xen, dom, regs);
+    let mut slide = None;
+    for c in kernel_cr3s {
+        k.regs.cr3 = c;
+        slide = code::find_slide(banner, |va| k.read(va, code::BANNER.len()));
+        if slide.is_some() {
+            break;
+        }
+    }
+    let Some(slide) = slide else {
+        return Err(errors::no_process(
+            req,
+            &format!(
+                "no \"{}\" at linux_banner ({banner:#x} in the symbols file) at any KASLR \
+                 offset (0 to 1 GiB in 2 MiB steps) in the kernel's address space at cr3 \
+                 {:#x}: the symbols are not this kernel's",
+                String::from_utf8_lossy(code::BANNER).trim_end(),
+                regs.cr3
+            ),
+        ));
+    };
+    let init_task = init.wrapping_add(slide);
+    let mut reads = 0;
+    let space = loop {
+        reads += 1;
+        k.foreign.refresh();
+        match tasks::find_space(&mut k, off, init_task, pid) {
+            Ok(s) => break s,
+            Err(e) if e.retry() && reads < TASK_LIST_READS => continue,
+            Err(e) if e.retry() => {
+                return Err(errors::no_process(
+                    req,
+                    &format!(
+                        "{e} (read {reads} times: the guest changes its list as it runs, but \
+                         not so fast; are --btf and --symbols this kernel's?)"
+                    ),
+                ));
+            }
+            Err(e) => return Err(errors::no_process(req, &e.to_string())),
+        }
+    };
+    let how = format!(
+        "process {} ({}): task {:#x} (entry {} of the task list at init_task {init_task:#x}, \
+         KASLR slide {slide:#x}), mm {:#x}, pgd {:#x} -> cr3 {:#x}",
+        space.task.tgid,
+        space.task.comm,
+        space.task.addr,
+        space.read,
+        space.task.mm,
+        space.pgd,
+        space.cr3
+    );
+    Ok((space, how))
+}
+
+/// Ctrl-C and SIGTERM, turned into a flag the trace loop polls.
+mod stop {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static STOP: AtomicBool = AtomicBool::new(false);
+
+    extern "C" fn handler(_: libc::c_int) {
+        STOP.store(true, Ordering::SeqCst);
+    }
+
+    /// From now on SIGINT and SIGTERM set the flag instead of killing.
+    pub fn on_signals() {
+        for sig in [libc::SIGINT, libc::SIGTERM] {
+            // SAFETY: the handler only stores to an atomic, which is
+            // async-signal-safe.
+            unsafe { libc::signal(sig, handler as *const () as libc::sighandler_t) };
+        }
+    }
+
+    /// Whether a signal asked the trace to stop.
+    pub fn requested() -> bool {
+        STOP.load(Ordering::SeqCst)
+    }
+}
+
+/// The address bits of a long-mode CR3, as records carry it (the PCID and
+/// flag bits masked).
+const CR3_ADDR: u64 = 0x000f_ffff_ffff_f000;
 
 #[allow(clippy::too_many_arguments)]
 fn trace(
@@ -697,17 +903,40 @@ fn trace(
     // vCPUs: the one asked for, or 0.. until Xen says there is no such vCPU.
     let mut vcpus: Option<u32> = only.map(|v| v + 1);
     let mut printed = 0u64;
+    // --once: what each ring held when it was first read, at most a full
+    // ring; records the vCPU writes meanwhile (the tracer's own, say, if
+    // its memory is watched) wait for the next reader.
+    let mut taken: HashMap<u32, u64> = HashMap::new();
     let out = std::io::stdout();
+    stop::on_signals();
     loop {
+        // Ctrl-C or SIGTERM: every record read has been printed (a batch is
+        // read and printed whole between these checks), so stop here.
+        if stop::requested() {
+            return Ok(());
+        }
         let mut more = false;
         if let Some(f) = foreign.as_mut() {
             f.refresh();
         }
         let mut v = only.unwrap_or(0);
         while vcpus.is_none_or(|n| v < n) {
+            let budget = if once {
+                u64::from(abi::RING_MAX).saturating_sub(taken.get(&v).copied().unwrap_or(0))
+            } else {
+                u64::MAX
+            };
+            if budget == 0 {
+                v += 1;
+                if only.is_some() {
+                    break;
+                }
+                continue;
+            }
             let max = count.map_or(xen::TRACE_BATCH, |c| {
                 (c - printed).min(u64::from(xen::TRACE_BATCH)) as u32
             });
+            let max = u64::from(max).min(budget) as u32;
             let (recs, lost) = match xen.read_trace(dom, v, max) {
                 Ok(r) => r,
                 Err(e) if e.0 == libc::EINVAL && vcpus.is_none() && v > 0 => {
@@ -729,19 +958,26 @@ fn trace(
                 }
             }
             more |= recs.len() as u32 == max;
-            for r in &recs {
+            *taken.entry(v).or_default() += recs.len() as u64;
+            // --cr3: the records that ran in that address space alone.
+            for r in recs
+                .iter()
+                .filter(|r| cr3.is_none_or(|c| r.cr3 == c & CR3_ADDR))
+            {
                 let long = format::bitness(r.mode) == 64;
                 let ours = match (&process, foreign.as_mut()) {
                     (Some(p), _) => attribution.update(r, |l, g| p.frame_of(l) == Some(g)),
                     (None, Some(f)) => attribution.update(r, |l, g| {
-                        long && f.translate(xen, r.vcpu, l).map(|a| a >> 12) == Some(g)
+                        long && f.translate(xen, r.vcpu, r.cr3, l).map(|a| a >> 12) == Some(g)
                     }),
                     (None, None) => false,
                 };
                 let kernel = r.cpl() == 0 && code::kernel_half(r.rip);
                 let bytes = match (&process, foreign.as_mut()) {
                     (Some(p), _) if ours => Some(p.code(r.rip)),
-                    (None, Some(f)) if long && (ours || kernel) => Some(f.code(xen, r.vcpu, r.rip)),
+                    (None, Some(f)) if long && (ours || kernel) => {
+                        Some(f.code(xen, r.vcpu, r.cr3, r.rip))
+                    }
                     (_, None) if kernel => kcore.as_ref().map(|k| k.code(r.rip)),
                     _ => None,
                 };
@@ -845,6 +1081,36 @@ mod tests {
             .is_ok()
         );
         assert!(parse(&["unwatch", "3", "5+2"]).is_ok());
+        let pid = [
+            "--va",
+            "0x1000",
+            "--pid",
+            "12",
+            "--btf",
+            "b",
+            "--symbols",
+            "s",
+        ];
+        for cmd in [
+            &["translate", "3"][..],
+            &["watch", "3", "w"],
+            &["unwatch", "3"],
+        ] {
+            let a: Vec<&str> = cmd.iter().chain(pid.iter()).copied().collect();
+            let c = parse(&a).unwrap_or_else(|e| panic!("{a:?}: {e}"));
+            let at = match c.cmd {
+                Cmd::Translate { at, .. } | Cmd::Watch { at, .. } | Cmd::Unwatch { at, .. } => at,
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(
+                at.address().unwrap(),
+                Some(args::Address::Pid {
+                    va: 0x1000,
+                    pid: 12
+                })
+            );
+            assert_eq!(at.symbols_needed(), ["init_task", "linux_banner"]);
+        }
         assert!(parse(&["list", "3", "--json"]).is_ok());
         assert!(parse(&["stats", "3"]).is_ok());
         assert!(parse(&["disable", "3"]).is_ok());
@@ -907,6 +1173,99 @@ mod tests {
                 "/x",
             ],
             &["vcpus"],
+            // --pid: with --va, --btf and --symbols; not with --cr3 or --ksym
+            &["translate", "1", "--va", "0x1000", "--pid", "5"],
+            &[
+                "translate",
+                "1",
+                "--va",
+                "0x1000",
+                "--pid",
+                "5",
+                "--btf",
+                "b",
+            ],
+            &[
+                "translate",
+                "1",
+                "--va",
+                "0x1000",
+                "--pid",
+                "5",
+                "--symbols",
+                "s",
+            ],
+            &[
+                "translate",
+                "1",
+                "--pid",
+                "5",
+                "--btf",
+                "b",
+                "--symbols",
+                "s",
+            ],
+            &[
+                "translate",
+                "1",
+                "--va",
+                "0x1000",
+                "--pid",
+                "5",
+                "--cr3",
+                "0x1000",
+                "--btf",
+                "b",
+                "--symbols",
+                "s",
+            ],
+            &[
+                "translate",
+                "1",
+                "--ksym",
+                "jiffies",
+                "--pid",
+                "5",
+                "--btf",
+                "b",
+                "--symbols",
+                "s",
+            ],
+            &[
+                "translate",
+                "1",
+                "--va",
+                "0x1000",
+                "--pid",
+                "0",
+                "--btf",
+                "b",
+                "--symbols",
+                "s",
+            ],
+            &[
+                "translate",
+                "1",
+                "--va",
+                "0x1000",
+                "--cr3",
+                "0x1000",
+                "--btf",
+                "b",
+            ],
+            &[
+                "unwatch",
+                "1",
+                "0x10",
+                "--va",
+                "0x1000",
+                "--pid",
+                "5",
+                "--btf",
+                "b",
+                "--symbols",
+                "s",
+            ],
             &["watch", "1", "0x10-0x1"],
             &["watch", "1", "0x10+0"],
             &["watch", "1", "0+0x100001"],
@@ -994,6 +1353,41 @@ mod tests {
     }
 
     #[test]
+    fn pid_needs_init_task_and_a_btf_before_any_hypercall() {
+        let dir = std::env::temp_dir();
+        let n = std::process::id();
+        let no_init = dir.join(format!("rshadowctl-pid-a-{n}"));
+        std::fs::write(&no_init, "ffffffff82000100 D linux_banner\n").unwrap();
+        let syms = dir.join(format!("rshadowctl-pid-b-{n}"));
+        std::fs::write(
+            &syms,
+            "ffffffff82000100 D linux_banner\nffffffff82a0c940 D init_task\n",
+        )
+        .unwrap();
+        let (a, b) = (no_init.to_str().unwrap(), syms.to_str().unwrap());
+        for (s, btf, want) in [
+            (a, "/nonexistent", "no symbol init_task"),
+            (b, "/nonexistent", "--btf /nonexistent"),
+            // a symbols file is not BTF
+            (b, b, "not a BTF file"),
+        ] {
+            for cmd in [
+                &["translate", "1"][..],
+                &["watch", "1", "w"],
+                &["unwatch", "1"],
+            ] {
+                let tail = ["--va", "0x1000", "--pid", "5", "--btf", btf, "--symbols", s];
+                let argv: Vec<&str> = cmd.iter().chain(tail.iter()).copied().collect();
+                let f = run(parse(&argv).unwrap().cmd).expect_err("refused");
+                assert_eq!(f.code, exit::USAGE, "{argv:?}: {}", f.message);
+                assert!(f.message.contains(want), "{argv:?}: {}", f.message);
+            }
+        }
+        std::fs::remove_file(&no_init).ok();
+        std::fs::remove_file(&syms).ok();
+    }
+
+    #[test]
     fn cr3_with_domain_0_is_refused_before_any_hypercall() {
         let c = parse(&["trace", "0", "--cr3", "0x1000"]).unwrap();
         let f = run(c.cmd).expect_err("refused");
@@ -1045,6 +1439,7 @@ mod tests {
             "translate",
             "vcpus",
             "--va",
+            "--pid PID",
         ] {
             assert!(h.contains(s), "{s} missing from help");
         }

@@ -26,7 +26,7 @@ const PAGE: usize = 4096;
 /// The buffer: one page for the domctl, then the data area for
 /// `LIST_WATCHES` and `READ_TRACE`.
 const DATA_OFFSET: usize = PAGE;
-const DATA_PAGES: usize = 16;
+const DATA_PAGES: usize = 18;
 const BUF_LEN: usize = PAGE * (1 + DATA_PAGES);
 /// Records per `READ_TRACE`.
 pub const TRACE_BATCH: u32 = (DATA_PAGES * PAGE / std::mem::size_of::<Record>()) as u32;
@@ -275,10 +275,7 @@ impl Xen {
 
     pub fn enable(&mut self, dom: u16, ring: u32) -> Result<(), Errno> {
         let mut op = RshadowOp::new(abi::Op::Enable);
-        op.u.enable = abi::EnableArgs {
-            ring_records: ring,
-            pad: 0,
-        };
+        op.u.enable.ring_records = ring;
         self.rshadow(dom, op).map(|_| ())
     }
 
@@ -303,13 +300,9 @@ impl Xen {
         let mut out = Vec::new();
         loop {
             let mut op = RshadowOp::new(abi::Op::ListWatches);
-            op.u.list = abi::ListArgs {
-                buf: self.data_addr(),
-                nr: LIST_BATCH,
-                start: out.len() as u32,
-                total: 0,
-                pad: 0,
-            };
+            op.u.list.buf.p = self.data_addr() as *mut Watch;
+            op.u.list.nr = LIST_BATCH;
+            op.u.list.start = out.len() as u32;
             let r = self.rshadow(dom, op)?;
             // SAFETY: LIST_WATCHES fills the list member.
             let l = unsafe { r.u.list };
@@ -336,12 +329,9 @@ impl Xen {
     ) -> Result<(Vec<Record>, u64), Errno> {
         let mut op = RshadowOp::new(abi::Op::ReadTrace);
         let nr = max.clamp(1, TRACE_BATCH);
-        op.u.trace = abi::TraceArgs {
-            buf: self.data_addr(),
-            vcpu,
-            nr,
-            lost: 0,
-        };
+        op.u.trace.buf.p = self.data_addr() as *mut Record;
+        op.u.trace.vcpu = vcpu;
+        op.u.trace.nr = nr;
         let r = self.rshadow(dom, op)?;
         // SAFETY: READ_TRACE fills the trace member.
         let t = unsafe { r.u.trace };
@@ -385,6 +375,6 @@ mod tests {
     #[test]
     fn batches_fit_the_data_area() {
         assert_eq!(TRACE_BATCH, 1024);
-        assert_eq!(LIST_BATCH, 2048);
+        assert_eq!(LIST_BATCH, 2304);
     }
 }

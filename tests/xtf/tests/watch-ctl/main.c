@@ -67,6 +67,21 @@ static long raw(unsigned int op_code, uint32_t flags)
     return rshadow_op(&op);
 }
 
+/* GET_STATS stating interface version @version, 0 included. */
+static long versioned(uint32_t version)
+{
+    struct xen_domctl d = {
+        .cmd = XEN_DOMCTL_rshadow_op,
+        .interface_version = XEN_DOMCTL_INTERFACE_VERSION,
+        .u.rshadow_op = {
+            .op = XEN_DOMCTL_RSHADOW_OP_GET_STATS,
+            .version = version,
+        },
+    };
+
+    return hypercall1(__HYPERVISOR_domctl, &d);
+}
+
 static long list_raw(void *buf, unsigned int nr)
 {
     struct xen_domctl_rshadow_op op = {
@@ -117,6 +132,16 @@ static void test_refusals(void)
     REFUSED(raw(99, 0), -ENOSYS);
     REFUSED(raw(0, 0), -ENOSYS);
     REFUSED(raw(XEN_DOMCTL_RSHADOW_OP_GET_STATS, 1), -EINVAL);
+    /* Another version of the interface, older or newer, first of all. */
+    REFUSED(versioned(0), -EACCES);
+    REFUSED(versioned(XEN_RSHADOW_INTERFACE_VERSION - 1), -EACCES);
+    REFUSED(versioned(XEN_RSHADOW_INTERFACE_VERSION + 1), -EACCES);
+    EXPECT(versioned(XEN_RSHADOW_INTERFACE_VERSION), 0);
+    op = (struct xen_domctl_rshadow_op){
+        .op = XEN_DOMCTL_RSHADOW_OP_GET_STATS,
+        .pad = 1,
+    };
+    REFUSED(rshadow_op(&op), -EINVAL);
     op = (struct xen_domctl_rshadow_op){
         .op = XEN_DOMCTL_RSHADOW_OP_ADD_WATCH,
         .u.watch = { .first_gfn = FAR_GFN, .nr_frames = 1, .access = R,
