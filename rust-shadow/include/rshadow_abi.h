@@ -151,6 +151,7 @@ struct rshadow_watch_info {
     uint32_t pad;
 };
 #define RSHADOW_WATCHF_DISABLED (1u << 0) /* switched off after an error */
+#define RSHADOW_WATCHF_GONE     (1u << 1) /* ... or as a frame left the p2m */
 
 /* Statistics (same layout as the public struct xen_rshadow_stats). */
 struct rshadow_stats {
@@ -478,6 +479,14 @@ void rshadow_fault_abandon(const struct rshadow_vcpu *vcpu,
  */
 void rshadow_watch_disable(struct rshadow_domain *dom, uint64_t gfn,
                            uint64_t watch_id, struct rshadow_revoke *revoke);
+
+/*
+ * A frame of the domain left its p2m, or now maps another machine frame
+ * (paging lock held, from the p2m's write hook): the watch that holds
+ * `gfn`, if any, is switched off for good and flagged
+ * RSHADOW_WATCHF_GONE.  Returns 1 if that changed a watch, else 0.
+ */
+int32_t rshadow_watch_gone(struct rshadow_domain *dom, uint64_t gfn);
 
 /*
  * The native run, for a watched access that no emulator can do, instead of

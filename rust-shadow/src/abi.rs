@@ -49,6 +49,7 @@ same_signature! {
     crate::fault::rshadow_l1_flags => rshadow_l1_flags,
     crate::fault::rshadow_fault_check => rshadow_fault_check,
     crate::fault::rshadow_watch_disable => rshadow_watch_disable,
+    crate::fault::rshadow_watch_gone => rshadow_watch_gone,
     crate::fault::rshadow_emulation_tail => rshadow_emulation_tail,
     crate::fault::rshadow_fault_abandon => rshadow_fault_abandon,
     crate::fault::rshadow_native_open => rshadow_native_open,

@@ -254,6 +254,7 @@ fn decode_watch(facts: &rshadow_dom_facts, req: &rshadow_ctl) -> CtlResult<Watch
         access,
         steps: req.steps,
         disabled: false,
+        gone: false,
         id: 0,
     })
 }
@@ -494,6 +495,10 @@ pub unsafe extern "C" fn rshadow_watch_list(
             steps: w.steps,
             flags: if w.disabled {
                 bindings::RSHADOW_WATCHF_DISABLED
+            } else {
+                0
+            } | if w.gone {
+                bindings::RSHADOW_WATCHF_GONE
             } else {
                 0
             },

@@ -133,6 +133,21 @@ pub unsafe extern "C" fn rshadow_watch_disable(
     };
 }
 
+/// See `rshadow_watch_gone` in the ABI header.
+///
+/// # Safety
+/// `dom` is null or an initialised domain block, and the caller holds the
+/// domain's paging lock.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rshadow_watch_gone(dom: *mut rshadow_domain, gfn: u64) -> i32 {
+    // SAFETY: per the contract.
+    let Some(d) = (unsafe { DomainState::from_ptr(dom) }) else {
+        return 0;
+    };
+    // SAFETY: paging lock held, no other reference taken here (contract).
+    i32::from(unsafe { d.watches_mut() }.gone(gfn).is_some())
+}
+
 /// Whether an access of `kind` is one a watch with `access` records.
 fn kind_is_watched(kind: u32, access: Access) -> bool {
     match kind {
@@ -382,6 +397,7 @@ mod tests {
                 access,
                 steps: 3,
                 disabled: false,
+                gone: false,
                 id: 0,
             })
             .unwrap();
@@ -535,6 +551,7 @@ mod tests {
             access: Access::WRITE,
             steps: 3,
             disabled: false,
+            gone: false,
             id: 0,
         })
         .unwrap();

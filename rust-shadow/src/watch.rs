@@ -67,6 +67,10 @@ pub struct Watch {
     /// Set when the watch was switched off because an access to it could
     /// not be emulated; it then traps nothing.
     pub disabled: bool,
+    /// Set, with `disabled`, when a frame of the range left the guest's
+    /// p2m or was moved to another machine frame (ballooned out, paged
+    /// out, remapped): what the watch named is no longer there.
+    pub gone: bool,
     /// Its name for as long as the domain's table lives, set by
     /// [`WatchSet::add`] (never 0 there): unlike its index, which shifts
     /// when another range is added or removed, it names this watch and no
@@ -82,6 +86,7 @@ impl Watch {
         access: Access::empty(),
         steps: 0,
         disabled: false,
+        gone: false,
         id: 0,
     };
 
@@ -303,6 +308,24 @@ impl WatchSet {
         Some(w)
     }
 
+    /// Switches off, for good, the range that holds `gfn`: the frame left
+    /// the p2m.  Returns the range if this changed it (a range already
+    /// gone is left as it is).  Its shadow entries need no revoking here:
+    /// a hidden one now faults as an unwatched frame's, and the fault
+    /// rebuilds it.
+    pub fn gone(&mut self, gfn: u64) -> Option<Watch> {
+        let (idx, w) = self.search(gfn)?;
+        if w.gone {
+            return None;
+        }
+        let w = self.ranges.get_mut(..self.len)?.get_mut(idx)?;
+        w.disabled = true;
+        w.gone = true;
+        let w = *w;
+        self.count_exec();
+        Some(w)
+    }
+
     /// Opens watched frame `gfn` to vCPU `vcpu` for a native run: until
     /// [`WatchSet::close`], its shadow entries are built as if unwatched
     /// and its faults are not watched ones.  The caller has paused the
@@ -446,6 +469,7 @@ mod tests {
             access,
             steps: 0,
             disabled: false,
+            gone: false,
             id: 0,
         }
     }
@@ -540,6 +564,25 @@ mod tests {
         assert!(d.disabled);
         assert_eq!(s.lookup(5).unwrap().1.active_access(), Access::empty());
         assert!(s.disable(6, id).is_none());
+    }
+
+    #[test]
+    fn a_frame_that_left_the_p2m_switches_its_whole_range_off_once() {
+        let mut s = set();
+        s.add(w(100, 8, Access::WRITE | Access::EXEC)).unwrap();
+        s.add(w(200, 1, Access::READ)).unwrap();
+        // Frame 103 is ballooned out: the range 100-107 stops trapping.
+        let g = s.gone(103).unwrap();
+        assert!(g.gone && g.disabled && (g.first, g.last) == (100, 107));
+        for f in 100..108 {
+            assert_eq!(s.lookup(f).unwrap().1.active_access(), Access::empty());
+        }
+        // Said once: another of its frames going changes nothing more.
+        assert!(s.gone(105).is_none());
+        // Unwatched frames, and other ranges, are left alone.
+        assert!(s.gone(150).is_none());
+        assert_eq!(s.lookup(200).unwrap().1.active_access(), Access::READ);
+        assert!(s.check_invariants());
     }
 
     #[test]

@@ -158,6 +158,15 @@ def build_trace_c():
     return out
 
 
+def build_drop_gfn():
+    """tests/linux/drop-gfn.c on Xen's libxenctrl, linked against Debian's
+    (libxen-dev) as dom0's xen-utils-4.17 installs it."""
+    out = BUILD / "drop-gfn"
+    sh(["gcc", "-O1", "-Wall", "-Wextra", "-Werror", "-o", str(out),
+        str(HERE / "drop-gfn.c"), "-lxenctrl"])
+    return out
+
+
 def domu_initramfs(busybox, target):
     root = BUILD / "domu-root"
     shutil.rmtree(root, ignore_errors=True)
@@ -171,7 +180,7 @@ def domu_initramfs(busybox, target):
     return cpio_gz(root, BUILD / "domu.cpio.gz", 9)
 
 
-def dom0_initramfs(tar, vmlinuz, kernel_root, ctl, trace_c, domu):
+def dom0_initramfs(tar, vmlinuz, kernel_root, ctl, trace_c, drop_gfn, domu):
     """The root filesystem, and on it: /init, the kernel's Xen modules,
     the domU's kernel, initramfs and xl config, rshadowctl."""
     root = BUILD / "dom0-root"
@@ -199,6 +208,7 @@ def dom0_initramfs(tar, vmlinuz, kernel_root, ctl, trace_c, domu):
     shutil.copy(ctl, root / "usr/local/sbin/rshadowctl")
     sh(["strip", str(root / "usr/local/sbin/rshadowctl")])
     shutil.copy(trace_c, root / "usr/local/sbin/trace-c")
+    shutil.copy(drop_gfn, root / "usr/local/sbin/drop-gfn")
     return cpio_gz(root, BUILD / "dom0.cpio.gz", 1)
 
 
@@ -208,6 +218,28 @@ def boot_qemu(vmlinuz, initrd, steps, log):
     return linux.boot_qemu(vmlinuz, initrd, steps, log, xen=XEN, xen_args=XEN_ARGS,
                            linux_args=LINUX_ARGS, cpu="qemu64,+svm,+smep", mem=1536,
                            timeout=TIMEOUT, done="RSHADOW-DOMU end")
+
+
+def check_interrupted(p, lines):
+    """Ctrl-C on a trace that sleeps on Xen's signal: it exits 0, its
+    records are whole lines in time order, and with the --once reader's
+    after it every vCPU's sequence runs on without a gap (the target is
+    slow enough for no ring to drop), so no record read was lost."""
+    rc = next((l.split("rc=")[1] for l in lines if l.startswith("DOMU-INT rc=")), "?")
+    first = linux.json_between(lines, "DOMU-INT-BEGIN", "DOMU-INT-SPLIT")
+    after = linux.json_between(lines, "DOMU-INT-SPLIT", "DOMU-INT-END")
+    recs = [r for r in first + after if "seq" in r]
+    lost = [r for r in first + after if r.get("kind") == "lost"]
+    gaps = []
+    for v in sorted({r["vcpu"] for r in recs}):
+        seqs = [r["seq"] for r in recs if r["vcpu"] == v]
+        gaps += [(v, a, b) for a, b in zip(seqs, seqs[1:]) if b != a + 1]
+    times = [r["time_ns"] for r in first if "time_ns" in r]
+    ok = (rc == "0" and len(first) > 0 and not gaps and not lost
+          and times == sorted(times))
+    record("PASS" if ok else "FAIL", f"{p}/trace-interrupted",
+           f"exit {rc}; {len(first)} records before Ctrl-C, {len(after)} after; "
+           f"gaps {gaps[:4]}, lost lines {len(lost)}, in time order: {times == sorted(times)}")
 
 
 def check_log(text, plat, steps):
@@ -231,6 +263,7 @@ def check_log(text, plat, steps):
                     and len(l.split()) > 1), "0x0")
         linux.check_touch(p, recs, txt, gfn, page, store, nxt, end, steps, windows=None,
                           cr3=int(cr3, 16))
+    check_interrupted(p, lines)
     # The C API: a C program found the domain by name and read the
     # target's write and the steps after it.
     capi = " ".join(linux.between(lines, "DOMU-CAPI-BEGIN", "DOMU-CAPI-END"))
@@ -281,7 +314,8 @@ def main():
     ctl, _ = linux.build_tools()
     tar = rootfs()
     domu = domu_initramfs(busybox, build_target())
-    initrd = dom0_initramfs(tar, vmlinuz, linux.BUILD / "kernel", ctl, build_trace_c(), domu)
+    initrd = dom0_initramfs(tar, vmlinuz, linux.BUILD / "kernel", ctl, build_trace_c(),
+                            build_drop_gfn(), domu)
     print(f"# prepared in {time.monotonic() - t0:.0f} s: {vmlinuz.name}, dom0 initramfs "
           f"{initrd.stat().st_size // (1 << 20)} MiB", flush=True)
     plat = "qemu-svm"

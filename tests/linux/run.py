@@ -316,7 +316,7 @@ def check_touch(p, recs, txt, gfn, page, store, nxt, end, steps, windows=1, cr3=
         return False
     a = recs[acc[0]]
     ok = (int(a["rip"], 16) == store and int(a["linear"], 16) == page and a["size"] == 4
-          and a["value"] == "0x5a5a1234" and a["cpl"] == 3 and a.get("schema") == 2
+          and a["value"] == "0x5a5a1234" and a["cpl"] == 3 and a.get("schema") == 1
           and a["insn"] == "mov dword ptr [rdi], 0x5a5a1234")
     record("PASS" if ok else "FAIL", f"{p}/trace-access",
            f"write rip {a['rip']} (store {store:#x}) at {a['linear']} (page {page:#x}) "

@@ -47,6 +47,7 @@ impl Lookup {
                 access: Access::WRITE,
                 steps: 0,
                 disabled: false,
+                gone: false,
                 id: 0,
             })
             .unwrap();

@@ -43,6 +43,7 @@ pub const RING_MIN: u32 = p::XEN_RSHADOW_RING_MIN;
 pub const RING_MAX: u32 = p::XEN_RSHADOW_RING_MAX;
 
 pub const WATCH_DISABLED: u32 = p::XEN_RSHADOW_WATCH_DISABLED;
+pub const WATCH_GONE: u32 = p::XEN_RSHADOW_WATCH_GONE;
 
 /// The header's `#define`s are `u32` to bindgen; the fields they go in are
 /// narrower.  Fails to compile if a value does not fit.
@@ -92,6 +93,7 @@ pub enum Op {
     ReadTrace = p::XEN_DOMCTL_RSHADOW_OP_READ_TRACE,
     GetStats = p::XEN_DOMCTL_RSHADOW_OP_GET_STATS,
     Reset = p::XEN_DOMCTL_RSHADOW_OP_RESET,
+    Notify = p::XEN_DOMCTL_RSHADOW_OP_NOTIFY,
 }
 
 /// `struct xen_rshadow_watch`.

@@ -240,7 +240,7 @@ pub unsafe extern "C" fn rshadowctl_read_trace(
         return -libc::EINVAL;
     }
     let read = |x: &mut Xen| match x.read_trace(domid, vcpu, max.min(crate::xen::TRACE_BATCH)) {
-        Ok((recs, l)) => {
+        Ok((recs, l, _)) => {
             let n = recs.len().min(max as usize);
             for (i, r) in recs.iter().take(n).enumerate() {
                 // SAFETY: out has room for max >= n records (the caller's

@@ -189,8 +189,11 @@ pub fn explain(req: &Request, errno: i32) -> Failure {
         libc::EACCES => (
             exit::PERMISSION,
             format!(
-                "Xen refused access: its domctl interface is not version {:#x} \
-                 (a different Xen), or its FLASK policy denies domain2:rshadow on domain {d}",
+                "Xen refused access: its rust-shadow interface is not version {} (this \
+                 rshadowctl is of another rust-shadow release than the hypervisor: install \
+                 both from one), its domctl interface not version {:#x} (a different Xen), \
+                 or its FLASK policy denies domain2:rshadow on domain {d}",
+                abi::INTERFACE_VERSION,
                 abi::DOMCTL_INTERFACE_VERSION
             ),
         ),

@@ -121,7 +121,7 @@ fn hex(v: u64) -> String {
 /// One record as one JSON object (one line).
 /// The version of `trace --json`'s objects, in each as `"schema"`: raised
 /// when a field changes meaning or goes away (new fields do not raise it).
-pub const JSON_SCHEMA: u32 = 2;
+pub const JSON_SCHEMA: u32 = 1;
 
 pub fn record_json(r: &Record, insn: Option<&Insn>, sym: Option<&str>) -> Value {
     let mut o = json!({
@@ -323,12 +323,39 @@ pub fn watch_text(w: &Watch) -> String {
         w.nr_frames,
         access_string(w.access),
         w.steps,
-        if w.flags & abi::WATCH_DISABLED != 0 {
+        if w.flags & abi::WATCH_GONE != 0 {
+            "  gone (a frame left the guest's memory: the watch is off)"
+        } else if w.flags & abi::WATCH_DISABLED != 0 {
             "  disabled (an access could not be emulated)"
         } else {
             ""
         }
     )
+}
+
+/// The trace's line for a watch Xen switched off because a frame of it
+/// left the guest's p2m (ballooned, paged out, remapped).
+pub fn gone_text(w: &Watch) -> String {
+    let f = Frames {
+        first: w.first_gfn,
+        nr: w.nr_frames.max(1),
+    };
+    format!(
+        "watch {f} is gone: a frame of it left the guest's memory (ballooned out, paged out \
+         or remapped), and Xen switched the watch off; unwatch it, and watch again to trace \
+         what the guest maps there now"
+    )
+}
+
+/// [`gone_text`] as a JSON line.
+pub fn gone_json(w: &Watch) -> Value {
+    json!({
+        "schema": JSON_SCHEMA,
+        "kind": "watch",
+        "event": "gone",
+        "first_gfn": hex(w.first_gfn),
+        "nr_frames": w.nr_frames,
+    })
 }
 
 pub const WATCH_HEADER: &str = "frames                        count acc steps";
@@ -340,6 +367,7 @@ pub fn watch_json(w: &Watch) -> Value {
         "access": access_string(w.access),
         "steps": w.steps,
         "disabled": w.flags & abi::WATCH_DISABLED != 0,
+        "gone": w.flags & abi::WATCH_GONE != 0,
     })
 }
 
@@ -453,7 +481,7 @@ mod tests {
         assert_eq!(j["value"], "0x5a5a1234");
         assert_eq!(j["cpl"], 3);
         assert_eq!(j["cr3"], "0x12345000");
-        assert_eq!(j["schema"], 2);
+        assert_eq!(j["schema"], 1);
         assert_eq!(j["insn"], "mov dword ptr [rax], 0x5a5a1234");
         assert_eq!(j["bytes"], "c70034125a5a");
         assert!(!j.to_string().contains('\n'));
@@ -572,6 +600,15 @@ mod tests {
         assert!(watch_text(&wd).contains("disabled"));
         assert_eq!(watch_json(&w)["first_gfn"], "0x1a0");
         assert_eq!(watch_json(&wd)["disabled"], true);
+        let wg = Watch {
+            flags: abi::WATCH_DISABLED | abi::WATCH_GONE,
+            ..w
+        };
+        assert!(watch_text(&wg).contains("gone"));
+        assert_eq!(watch_json(&wg)["gone"], true);
+        assert_eq!(gone_json(&wg)["kind"], "watch");
+        assert_eq!(gone_json(&wg)["event"], "gone");
+        assert!(gone_text(&wg).starts_with("watch 0x1a0-0x1a3 is gone"));
         let s = Stats {
             records: 5,
             steps: 3,

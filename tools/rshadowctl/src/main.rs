@@ -7,7 +7,7 @@ use tasks::KernelMemory;
 use args::Frames;
 use clap::{Parser, Subcommand};
 use errors::{Failure, Request, exit};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::time::Duration;
 
@@ -190,9 +190,15 @@ Anything else shows \"(code not readable)\" (JSON: \"insn\": null).")]
         /// Exit after this many records.
         #[arg(long, value_parser = args::parse_count)]
         count: Option<u64>,
-        /// Poll interval in milliseconds (1-60000).
+        /// Poll interval in milliseconds (1-60000), where Xen cannot signal
+        /// (no event channel); otherwise the trace sleeps until signalled.
         #[arg(long, default_value = "100", value_parser = args::parse_interval)]
         interval: u64,
+        /// How long, in milliseconds (1-60000), a record is held for the
+        /// vCPUs' records to be merged in time order: it is printed once a
+        /// record that much newer was read, or the trace was quiet as long.
+        #[arg(long, default_value = "100", value_parser = args::parse_interval)]
+        window: u64,
         /// A process of this (the watched, control) domain whose user code the
         /// records run: disassemble its CPL-3 instructions (domain 0 only).
         #[arg(long, value_parser = args::parse_pid)]
@@ -596,6 +602,7 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
             once,
             count,
             interval,
+            window,
             pid,
             cr3,
             symbols: ref file,
@@ -623,7 +630,7 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
                 }
             }
             trace(
-                &mut xen, domid, vcpu, json, once, count, interval, pid, cr3, &symbols,
+                &mut xen, domid, vcpu, json, once, count, interval, window, pid, cr3, &symbols,
             )?;
         }
     }
@@ -871,6 +878,150 @@ mod stop {
 /// flag bits masked).
 const CR3_ADDR: u64 = 0x000f_ffff_ffff_f000;
 
+/// How a trace prints records: their code read from the right place,
+/// named, formatted.
+struct Printer<'a> {
+    dom: u16,
+    json: bool,
+    process: Option<code::Process>,
+    attribution: code::Attribution,
+    kcore: Option<code::Kcore>,
+    foreign: Option<code::Foreign>,
+    symbols: &'a code::Symbols,
+    printed: u64,
+}
+
+impl Printer<'_> {
+    /// One line (or two, in text) for a record; false once stdout is
+    /// closed (a pipe's reader went away).
+    fn record(&mut self, xen: &mut xen::Xen, r: &abi::Record) -> bool {
+        let long = format::bitness(r.mode) == 64;
+        let ours = match (&self.process, self.foreign.as_mut()) {
+            (Some(p), _) => self.attribution.update(r, |l, g| p.frame_of(l) == Some(g)),
+            (None, Some(f)) => self.attribution.update(r, |l, g| {
+                long && f.translate(xen, r.vcpu, r.cr3, l).map(|a| a >> 12) == Some(g)
+            }),
+            (None, None) => false,
+        };
+        let kernel = r.cpl() == 0 && code::kernel_half(r.rip);
+        let bytes = match (&self.process, self.foreign.as_mut()) {
+            (Some(p), _) if ours => Some(p.code(r.rip)),
+            // The record's own address space: the process it ran in.
+            (None, Some(f)) if long && (ours || kernel) => Some(f.code(xen, r.vcpu, r.cr3, r.rip)),
+            (_, None) if kernel => self.kcore.as_ref().map(|k| k.code(r.rip)),
+            _ => None,
+        };
+        let bytes = bytes
+            .filter(|b| !b.is_empty())
+            .or_else(|| format::exec_bytes(r));
+        let insn = bytes.and_then(|b| format::disassemble(&b, r.rip, format::bitness(r.mode)));
+        let sym = if code::kernel_half(r.rip) {
+            self.symbols.lookup(r.rip)
+        } else {
+            None
+        };
+        let line = if self.json {
+            format::record_json(r, insn.as_ref(), sym.as_deref()).to_string()
+        } else {
+            format::record_text(r, insn.as_ref(), sym.as_deref())
+        };
+        self.printed += 1;
+        writeln!(std::io::stdout().lock(), "{line}").is_ok()
+    }
+
+    /// Says, once per watch, that Xen switched one off because a frame of
+    /// it left the guest's memory; false once stdout is closed.
+    fn gone(&mut self, xen: &mut xen::Xen, seen: &mut HashSet<(u64, u64)>) -> bool {
+        let Ok(watches) = xen.list(self.dom) else {
+            return true;
+        };
+        for w in watches.iter().filter(|w| w.flags & abi::WATCH_GONE != 0) {
+            if seen.insert((w.first_gfn, w.nr_frames)) {
+                let line = if self.json {
+                    format::gone_json(w).to_string()
+                } else {
+                    format::gone_text(w)
+                };
+                if writeln!(std::io::stdout().lock(), "{line}").is_err() {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    fn lost(&self, vcpu: u32, lost: u64) -> bool {
+        let line = if self.json {
+            format::lost_json(vcpu, lost).to_string()
+        } else {
+            format::lost_text(vcpu, lost)
+        };
+        writeln!(std::io::stdout().lock(), "{line}").is_ok()
+    }
+
+    /// Prints `recs` up to `count` in all; false when the trace is over
+    /// (count reached, or stdout closed).
+    fn records(&mut self, xen: &mut xen::Xen, recs: &[abi::Record], count: Option<u64>) -> bool {
+        for r in recs {
+            if count.is_some_and(|c| self.printed >= c) || !self.record(xen, r) {
+                return false;
+            }
+        }
+        count.is_none_or(|c| self.printed < c)
+    }
+
+    /// Between rounds of reads: foreign page tables and frames move on.
+    fn refresh(&mut self) {
+        if let Some(f) = self.foreign.as_mut() {
+            f.refresh();
+        }
+    }
+}
+
+/// The trace's signal from Xen, or the poll interval where there is none.
+enum Wakeup {
+    Signal(rshadowctl::evtchn::Channel),
+    Poll(Duration),
+}
+
+impl Wakeup {
+    /// The domain's NOTIFY channel, bound; polling (said on stderr) if
+    /// Xen or this dom0 cannot give one.
+    fn open(xen: &mut xen::Xen, dom: u16, interval: u64) -> Wakeup {
+        let why = match xen.notify(dom, 0, 0) {
+            Ok(port) => match rshadowctl::evtchn::Channel::bind(dom, port) {
+                Ok(c) => return Wakeup::Signal(c),
+                Err(e) => format!(
+                    "cannot bind its port {port} through /dev/xen/evtchn ({}: another \
+                     reader may hold it, or xen-evtchn is not loaded)",
+                    std::io::Error::from_raw_os_error(e)
+                ),
+            },
+            Err(e) => format!("NOTIFY failed ({})", errors::errno_name(e.0)),
+        };
+        eprintln!(
+            "rshadowctl: no signal from Xen for domain {dom}: {why}; polling every {interval} ms"
+        );
+        Wakeup::Poll(Duration::from_millis(interval))
+    }
+
+    /// Sleeps until Xen signals, or `most` at the longest; true if a
+    /// signal (or the poll interval) ended it.
+    fn wait(&mut self, most: Duration) -> bool {
+        match self {
+            Wakeup::Signal(c) => c.wait(most),
+            Wakeup::Poll(d) => {
+                std::thread::sleep((*d).min(most));
+                true
+            }
+        }
+    }
+}
+
+/// The longest a trace sleeps with nothing held: a signal lost to a race
+/// costs no more than this.
+const IDLE_WAIT: Duration = Duration::from_secs(1);
+
 #[allow(clippy::too_many_arguments)]
 fn trace(
     xen: &mut xen::Xen,
@@ -880,6 +1031,7 @@ fn trace(
     once: bool,
     count: Option<u64>,
     interval: u64,
+    window_ms: u64,
     pid: Option<u32>,
     cr3: Option<u64>,
     symbols: &code::Symbols,
@@ -891,130 +1043,133 @@ fn trace(
         ),
         None => None,
     };
-    let mut attribution = code::Attribution::default();
-    // Domain 0 is the domain rshadowctl runs in: its kernel is readable.
-    let kcore = if dom == 0 { code::Kcore::open() } else { None };
-    // Another domain: foreign mappings and its vCPUs' page tables.
-    let mut foreign = if dom != 0 {
-        Some(code::Foreign::new(dom, cr3))
-    } else {
-        None
+    let mut out = Printer {
+        dom,
+        json,
+        process,
+        attribution: code::Attribution::default(),
+        // Domain 0 is the domain rshadowctl runs in: its kernel is readable.
+        kcore: if dom == 0 { code::Kcore::open() } else { None },
+        // Another domain: foreign mappings and its vCPUs' page tables.
+        foreign: (dom != 0).then(|| code::Foreign::new(dom, cr3)),
+        symbols,
+        printed: 0,
     };
+    let window = Duration::from_millis(window_ms);
+    let mut merge = rshadowctl::merge::Merge::new(window_ms.saturating_mul(1_000_000));
     // vCPUs: the one asked for, or 0.. until Xen says there is no such vCPU.
     let mut vcpus: Option<u32> = only.map(|v| v + 1);
-    let mut printed = 0u64;
     // --once: what each ring held when it was first read, at most a full
     // ring; records the vCPU writes meanwhile (the tracer's own, say, if
     // its memory is watched) wait for the next reader.
     let mut taken: HashMap<u32, u64> = HashMap::new();
-    let out = std::io::stdout();
+    let mut wakeup = (!once).then(|| Wakeup::open(xen, dom, interval));
+    let mut quiet = std::time::Instant::now();
+    // Watches Xen switched off as their frames left the guest's memory:
+    // each said once (those gone already, at the start).
+    let mut gone = HashSet::new();
     stop::on_signals();
+    let finish = |out: &mut Printer, merge: &mut rshadowctl::merge::Merge, xen: &mut xen::Xen| {
+        out.records(xen, &merge.flush(), count);
+        if merge.late() > 0 {
+            eprintln!(
+                "rshadowctl: {} records reached rshadowctl more than --window {window_ms} ms \
+                 after newer ones, and were printed out of time order",
+                merge.late()
+            );
+        }
+    };
     loop {
-        // Ctrl-C or SIGTERM: every record read has been printed (a batch is
-        // read and printed whole between these checks), so stop here.
+        // Ctrl-C or SIGTERM: what was read is held or printed; print the
+        // held, and stop.
         if stop::requested() {
+            finish(&mut out, &mut merge, xen);
             return Ok(());
         }
-        let mut more = false;
-        if let Some(f) = foreign.as_mut() {
-            f.refresh();
-        }
+        out.refresh();
+        let mut read = 0u64;
+        let mut left = false;
         let mut v = only.unwrap_or(0);
-        while vcpus.is_none_or(|n| v < n) {
-            let budget = if once {
-                u64::from(abi::RING_MAX).saturating_sub(taken.get(&v).copied().unwrap_or(0))
-            } else {
-                u64::MAX
-            };
-            if budget == 0 {
-                v += 1;
-                if only.is_some() {
+        // No vCPU is read beyond --count (what is read is printed), and
+        // the vCPUs are counted by reading until Xen refuses one: both end
+        // the round, as does the most vCPUs a domain has.
+        while vcpus.is_none_or(|n| v < n)
+            && v < MAX_VCPUS
+            && count.is_none_or(|c| out.printed + (merge.held() as u64) < c)
+        {
+            // Each vCPU drained (what READ_TRACE says remains), at most a
+            // full ring per round, and no more than --count can print.
+            let mut this = 0u64;
+            loop {
+                let held = out.printed + merge.held() as u64;
+                let budget = count
+                    .map_or(u64::MAX, |c| c.saturating_sub(held))
+                    .min(if once {
+                        u64::from(abi::RING_MAX).saturating_sub(taken.get(&v).copied().unwrap_or(0))
+                    } else {
+                        u64::from(abi::RING_MAX).saturating_sub(this)
+                    });
+                if budget == 0 {
                     break;
                 }
-                continue;
-            }
-            let max = count.map_or(xen::TRACE_BATCH, |c| {
-                (c - printed).min(u64::from(xen::TRACE_BATCH)) as u32
-            });
-            let max = u64::from(max).min(budget) as u32;
-            let (recs, lost) = match xen.read_trace(dom, v, max) {
-                Ok(r) => r,
-                Err(e) if e.0 == libc::EINVAL && vcpus.is_none() && v > 0 => {
-                    vcpus = Some(v);
-                    break;
-                }
-                Err(e) => return Err(errors::explain(&Request::Trace { dom, vcpu: v }, e.0)),
-            };
-            let mut lock = out.lock();
-            if lost > 0 {
-                let line = if json {
-                    format::lost_json(v, lost).to_string()
-                } else {
-                    format::lost_text(v, lost)
-                };
-                if writeln!(lock, "{line}").is_err() {
-                    // stdout closed (a pipe's reader went away): stop.
-                    return Ok(());
-                }
-            }
-            more |= recs.len() as u32 == max;
-            *taken.entry(v).or_default() += recs.len() as u64;
-            // --cr3: the records that ran in that address space alone.
-            for r in recs
-                .iter()
-                .filter(|r| cr3.is_none_or(|c| r.cr3 == c & CR3_ADDR))
-            {
-                let long = format::bitness(r.mode) == 64;
-                let ours = match (&process, foreign.as_mut()) {
-                    (Some(p), _) => attribution.update(r, |l, g| p.frame_of(l) == Some(g)),
-                    (None, Some(f)) => attribution.update(r, |l, g| {
-                        long && f.translate(xen, r.vcpu, r.cr3, l).map(|a| a >> 12) == Some(g)
-                    }),
-                    (None, None) => false,
-                };
-                let kernel = r.cpl() == 0 && code::kernel_half(r.rip);
-                let bytes = match (&process, foreign.as_mut()) {
-                    (Some(p), _) if ours => Some(p.code(r.rip)),
-                    (None, Some(f)) if long && (ours || kernel) => {
-                        Some(f.code(xen, r.vcpu, r.cr3, r.rip))
+                let max = u64::from(xen::TRACE_BATCH).min(budget) as u32;
+                let (recs, lost, remaining) = match xen.read_trace(dom, v, max) {
+                    Ok(r) => r,
+                    Err(e) if e.0 == libc::EINVAL && vcpus.is_none() && v > 0 => {
+                        vcpus = Some(v);
+                        break;
                     }
-                    (_, None) if kernel => kcore.as_ref().map(|k| k.code(r.rip)),
-                    _ => None,
+                    Err(e) => return Err(errors::explain(&Request::Trace { dom, vcpu: v }, e.0)),
                 };
-                let bytes = bytes
-                    .filter(|b| !b.is_empty())
-                    .or_else(|| format::exec_bytes(r));
-                let insn =
-                    bytes.and_then(|b| format::disassemble(&b, r.rip, format::bitness(r.mode)));
-                let sym = if code::kernel_half(r.rip) {
-                    symbols.lookup(r.rip)
-                } else {
-                    None
-                };
-                let line = if json {
-                    format::record_json(r, insn.as_ref(), sym.as_deref()).to_string()
-                } else {
-                    format::record_text(r, insn.as_ref(), sym.as_deref())
-                };
-                if writeln!(lock, "{line}").is_err() {
-                    // stdout closed (a pipe's reader went away): stop.
+                if lost > 0 && !out.lost(v, lost) {
                     return Ok(());
                 }
-                printed += 1;
-                if count.is_some_and(|c| printed >= c) {
-                    return Ok(());
+                let n = recs.len() as u64;
+                this += n;
+                read += n;
+                *taken.entry(v).or_default() += n;
+                // --cr3: the records that ran in that address space alone.
+                for r in recs {
+                    if cr3.is_none_or(|c| r.cr3 == c & CR3_ADDR) {
+                        merge.push(r);
+                    }
                 }
+                if remaining == 0 || n == 0 {
+                    break;
+                }
+                left = true;
+            }
+            if vcpus.is_some_and(|n| v >= n) {
+                break;
             }
             v += 1;
             if only.is_some() {
                 break;
             }
         }
-        if once && !more {
+        if once && (!left || read == 0) {
+            finish(&mut out, &mut merge, xen);
+            out.gone(xen, &mut gone);
             return Ok(());
         }
-        if !more {
-            std::thread::sleep(Duration::from_millis(interval));
+        if !out.records(xen, &merge.ready(), count) || !out.gone(xen, &mut gone) {
+            return Ok(());
+        }
+        // Quiet for a window: nothing older can still arrive.
+        if read > 0 {
+            quiet = std::time::Instant::now();
+        } else if merge.held() > 0
+            && quiet.elapsed() >= window
+            && !out.records(xen, &merge.flush(), count)
+        {
+            return Ok(());
+        }
+        if left {
+            continue;
+        }
+        let most = if merge.held() > 0 { window } else { IDLE_WAIT };
+        if let Some(w) = wakeup.as_mut() {
+            w.wait(most);
         }
     }
 }

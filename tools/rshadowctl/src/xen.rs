@@ -295,6 +295,19 @@ impl Xen {
         Ok(unsafe { op.u.stats })
     }
 
+    /// `XEN_DOMCTL_RSHADOW_OP_NOTIFY`: the traced domain's event channel
+    /// port that Xen signals when records wait (a threshold of records per
+    /// ring, 0 for half the ring; a latency in microseconds, 0 for Xen's
+    /// default of 10 ms).
+    pub fn notify(&mut self, dom: u16, threshold: u32, latency_us: u32) -> Result<u32, Errno> {
+        let mut op = RshadowOp::new(abi::Op::Notify);
+        op.u.notify.threshold = threshold;
+        op.u.notify.latency_us = latency_us;
+        let r = self.rshadow(dom, op)?;
+        // SAFETY: NOTIFY fills the notify member.
+        Ok(unsafe { r.u.notify.port })
+    }
+
     /// All watches, in batches.
     pub fn list(&mut self, dom: u16) -> Result<Vec<Watch>, Errno> {
         let mut out = Vec::new();
@@ -320,13 +333,14 @@ impl Xen {
 
     /// Reads (and consumes) up to `max` (at most a batch) of a vCPU's
     /// records, so none is consumed that the caller will not print; returns
-    /// them and how many were lost since the last read.
+    /// them, how many were lost since the last read, and how many the ring
+    /// still holds.
     pub fn read_trace(
         &mut self,
         dom: u16,
         vcpu: u32,
         max: u32,
-    ) -> Result<(Vec<Record>, u64), Errno> {
+    ) -> Result<(Vec<Record>, u64, u32), Errno> {
         let mut op = RshadowOp::new(abi::Op::ReadTrace);
         let nr = max.clamp(1, TRACE_BATCH);
         op.u.trace.buf.p = self.data_addr() as *mut Record;
@@ -341,7 +355,7 @@ impl Xen {
             // SAFETY: Xen wrote n <= TRACE_BATCH records into the data area.
             .map(|i| unsafe { std::ptr::read_volatile(base.add(i)) })
             .collect();
-        Ok((recs, t.lost))
+        Ok((recs, t.lost, t.remaining))
     }
 }
 
