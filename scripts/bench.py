@@ -112,6 +112,12 @@ def derive(stock, patched):
     mx, my = sum(xs) / 4, sum(ys) / 4
     slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
     f["step (slope)"] = (slope, 0.0, None)
+    # With a reader's NOTIFY channel open (patched kernels that have it).
+    if "access-notify" in patched:
+        f["access, signalled"] = over_nops(patched, "access-notify")
+        t, s, m = patched["step8-notify"]
+        na, _, nm = patched["access-notify"]
+        f["step, signalled"] = ((t - na) / 8, s / 8, (m - nm) / 8)
     return f
 
 
@@ -144,6 +150,13 @@ def table(platform, f):
     for key in ("step (N=1)", "step (N=8)", "step (N=64)", "step (slope)"):
         rows.append((f"traced step, {key[6:-1]}", f[key],
                      verdict(f[key][0] / cpuid, TARGET_STEP, "{:.2f}x a CPUID exit")))
+    if "access, signalled" in f:
+        rows.append(("watched access, a reader signalled (NOTIFY)", f["access, signalled"],
+                     f"{f['access, signalled'][0] - f['access'][0]:+,.0f} cycles on "
+                     f"the access without"))
+        rows.append(("traced step, N=8, a reader signalled (NOTIFY)", f["step, signalled"],
+                     f"{f['step, signalled'][0] - f['step (N=8)'][0]:+,.0f} cycles on "
+                     f"the step without"))
     lines = [f"### {platform}", "",
              "| cost per event | cycles | spread | mean | against its target |",
              "|---|---:|---:|---:|---|"]

@@ -9,7 +9,7 @@ set -eu
 APT_PACKAGES="
     bc bison build-essential ca-certificates ccache clang cpio curl debootstrap
     dpkg-dev flex gawk git grub-common grub-pc-bin libclang-dev llvm make
-    gdb mmdebstrap mtools python3 qemu-system-x86 valgrind xorriso xz-utils
+    gdb mmdebstrap mtools patch python3 qemu-system-x86 valgrind xorriso xz-utils
 "
 
 say() { printf 'setup: %s\n' "$*"; }
@@ -49,7 +49,8 @@ fi
 
 # Xen's own stable C libraries, at the pinned source's exact version so the
 # toolstack matches the hypervisor: rshadowctl links libxenstore (domain
-# names).  Debian 12 also serves a newer security upload, so every library
+# names), libxenforeignmemory (another domain's memory) and libxenevtchn
+# (Xen's signal), and takes its bindings from libxen-dev's xen/domctl.h.  Debian 12 also serves a newer security upload, so every library
 # is named with its version.
 XEN_TOOLS_VERSION=4.17.5+72-g01140da4e8-1
 XEN_LIBS="libxen-dev libxenmisc4.17 libxencall1 libxendevicemodel1 libxenevtchn1

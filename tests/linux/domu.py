@@ -272,6 +272,7 @@ def check_log(text, plat, steps):
                   r"cpl=(\d) steps=(\d+) first-step=(\S+)", capi)
     ok = (m is not None and info
           and f"CAPI domid={dom} nosuch={-3}" in capi and "null-buffer=-22" in capi
+          and "CAPI notify=0" in capi
           and int(m.group(1), 16) == int(info["gfn"], 16)
           and int(m.group(2), 16) == int(info["va"], 16)
           and int(m.group(3), 16) == int(info["store"], 16)

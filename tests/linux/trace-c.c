@@ -3,9 +3,10 @@
  * trace-c: a C program on rshadowctl's C API (tools/rshadowctl/include/
  * rshadowctl.h, librshadowctl.a), as a tool of the LibVMI or DRAKVUF family
  * would use it.  Run in dom0 by the toolstack test (tests/linux/dom0-init)
- * while the domU's target page is watched: finds the domain by name, reads
- * its vCPU 0 trace until a write to GFN comes (at most 10 s), and prints
- * that record and the steps after it on "CAPI key=value" lines.  Also
+ * while the domU's target page is watched: finds the domain by name, asks
+ * Xen to signal it when records wait, reads its vCPU 0 trace, sleeping on
+ * the signal when the ring is drained, until a write to GFN comes, and
+ * prints that record and the steps after it on "CAPI key=value" lines.  Also
  * checks the API's refusals: a domain that does not exist, a NULL buffer.
  *
  * usage: trace-c NAME GFN
@@ -15,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "rshadowctl.h"
 
@@ -47,6 +47,11 @@ int main(int argc, char **argv)
     printf("CAPI null-buffer=%d\n", rshadowctl_read_trace(h, domid, 0, NULL, 1, NULL));
     if ( domid < 0 )
         goto out;
+    /* Xen signals when records wait: no polling. */
+    n = rshadowctl_notify(h, domid, 0, 0);
+    printf("CAPI notify=%d\n", n);
+    if ( n < 0 )
+        goto out;
 
     for ( tries = 0; tries < 100; tries++ )
     {
@@ -71,9 +76,14 @@ int main(int argc, char **argv)
             rc = 0;
             goto out;
         }
-        usleep(100000);
+        /* The ring drained (a full batch may leave more): sleep on Xen. */
+        if ( n < BATCH && rshadowctl_wait(h, 1000) < 0 )
+        {
+            printf("CAPI wait failed\n");
+            goto out;
+        }
     }
-    printf("CAPI no write to 0x%" PRIx64 " in 10 s\n", gfn);
+    printf("CAPI no write to 0x%" PRIx64 " in 100 batches or waits\n", gfn);
  out:
     rshadowctl_close(h);
     return rc;

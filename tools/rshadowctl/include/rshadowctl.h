@@ -204,6 +204,34 @@ int32_t rshadowctl_read_trace(struct RshadowctlHandle *h,
                               uint64_t *lost);
 
 /**
+ * Asks Xen to signal this handle when `domid`'s records wait (a ring at
+ * `threshold` records, 0 for half the ring; or a record `latency_us`
+ * old, 0 for 10 ms): binds the domain's `NOTIFY` event channel through
+ * libxenevtchn, replacing the handle's previous one.  0, or a negative
+ * errno (`-EINVAL` from the bind: another reader holds the channel;
+ * `-ENOENT`: no `/dev/xen/evtchn`; Xen's errnos as for the others).
+ *
+ * # Safety
+ * `h` is NULL or a live handle.
+ */
+int32_t rshadowctl_notify(struct RshadowctlHandle *h,
+                          uint16_t domid,
+                          uint32_t threshold,
+                          uint32_t latency_us);
+
+/**
+ * Sleeps until Xen signals (after [`rshadowctl_notify`]), at most
+ * `timeout_ms`.  1 if signalled, 0 on timeout or a signal handler's
+ * interruption, `-EINVAL` without a channel.  Drain every vCPU's ring
+ * before waiting: Xen signals for records written after the last signal.
+ *
+ * # Safety
+ * `h` is NULL or a live handle.
+ */
+int32_t rshadowctl_wait(struct RshadowctlHandle *h,
+                        uint32_t timeout_ms);
+
+/**
  * The id of the domain xenstore names `name`, or a negative errno
  * (`-ESRCH`: no such domain; `-ENOENT`: no xenstore; `-EINVAL`: NULL or
  * not UTF-8).

@@ -16,6 +16,8 @@ use std::ffi::{CStr, c_char};
 /// hypercall buffer).
 pub struct RshadowctlHandle {
     xen: Xen,
+    /// The event channel of [`rshadowctl_notify`], once bound.
+    channel: Option<crate::evtchn::Channel>,
 }
 
 /// One trace record: `struct xen_rshadow_record` of the patched Xen's
@@ -106,7 +108,7 @@ fn set_errno(e: i32) {
 #[unsafe(no_mangle)]
 pub extern "C" fn rshadowctl_open() -> *mut RshadowctlHandle {
     match Xen::open_errno() {
-        Ok(xen) => Box::into_raw(Box::new(RshadowctlHandle { xen })),
+        Ok(xen) => Box::into_raw(Box::new(RshadowctlHandle { xen, channel: None })),
         Err((_, e)) => {
             set_errno(e);
             std::ptr::null_mut()
@@ -259,6 +261,55 @@ pub unsafe extern "C" fn rshadowctl_read_trace(
     unsafe { with(h, read) }
 }
 
+/// Asks Xen to signal this handle when `domid`'s records wait (a ring at
+/// `threshold` records, 0 for half the ring; or a record `latency_us`
+/// old, 0 for 10 ms): binds the domain's `NOTIFY` event channel through
+/// libxenevtchn, replacing the handle's previous one.  0, or a negative
+/// errno (`-EINVAL` from the bind: another reader holds the channel;
+/// `-ENOENT`: no `/dev/xen/evtchn`; Xen's errnos as for the others).
+///
+/// # Safety
+/// `h` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rshadowctl_notify(
+    h: *mut RshadowctlHandle,
+    domid: u16,
+    threshold: u32,
+    latency_us: u32,
+) -> i32 {
+    // SAFETY: the caller's contract.
+    let Some(h) = (unsafe { h.as_mut() }) else {
+        return -libc::EINVAL;
+    };
+    h.channel = None;
+    match h.xen.notify(domid, threshold, latency_us) {
+        Ok(port) => match crate::evtchn::Channel::bind(domid, port) {
+            Ok(c) => {
+                h.channel = Some(c);
+                0
+            }
+            Err(e) => -e,
+        },
+        Err(e) => -e.0,
+    }
+}
+
+/// Sleeps until Xen signals (after [`rshadowctl_notify`]), at most
+/// `timeout_ms`.  1 if signalled, 0 on timeout or a signal handler's
+/// interruption, `-EINVAL` without a channel.  Drain every vCPU's ring
+/// before waiting: Xen signals for records written after the last signal.
+///
+/// # Safety
+/// `h` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn rshadowctl_wait(h: *mut RshadowctlHandle, timeout_ms: u32) -> i32 {
+    // SAFETY: the caller's contract.
+    match unsafe { h.as_mut() }.and_then(|h| h.channel.as_mut()) {
+        Some(c) => i32::from(c.wait(std::time::Duration::from_millis(timeout_ms.into()))),
+        None => -libc::EINVAL,
+    }
+}
+
 /// The id of the domain xenstore names `name`, or a negative errno
 /// (`-ESRCH`: no such domain; `-ENOENT`: no xenstore; `-EINVAL`: NULL or
 /// not UTF-8).
@@ -335,6 +386,11 @@ mod tests {
                 rshadowctl_unwatch(std::ptr::null_mut(), 1, 0, 1),
                 -libc::EINVAL
             );
+            assert_eq!(
+                rshadowctl_notify(std::ptr::null_mut(), 1, 0, 0),
+                -libc::EINVAL
+            );
+            assert_eq!(rshadowctl_wait(std::ptr::null_mut(), 0), -libc::EINVAL);
             let mut r = [RshadowctlRecord::default(); 1];
             assert_eq!(
                 rshadowctl_read_trace(

@@ -16,6 +16,7 @@ pub mod evtchn;
 pub mod foreign;
 pub mod format;
 pub mod merge;
+pub mod reader;
 pub mod tasks;
 pub mod walk;
 pub mod xen;

@@ -7,7 +7,7 @@ use tasks::KernelMemory;
 use args::Frames;
 use clap::{Parser, Subcommand};
 use errors::{Failure, Request, exit};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::Write;
 use std::time::Duration;
 
@@ -199,10 +199,17 @@ Anything else shows \"(code not readable)\" (JSON: \"insn\": null).")]
         /// record that much newer was read, or the trace was quiet as long.
         #[arg(long, default_value = "100", value_parser = args::parse_interval)]
         window: u64,
-        /// A process of this (the watched, control) domain whose user code the
-        /// records run: disassemble its CPL-3 instructions (domain 0 only).
-        #[arg(long, value_parser = args::parse_pid)]
+        /// A process whose records alone to print.  Domain 0: a process of
+        /// this domain, its CPL-3 code read through /proc.  Another domain:
+        /// a process of its Linux kernel, found in its task list (with --btf
+        /// and --symbols, as for `translate --pid`), whose address space is
+        /// then the --cr3.
+        #[arg(long, value_parser = args::parse_pid, conflicts_with = "cr3")]
         pid: Option<u32>,
+        /// With --pid for another domain: its kernel's BTF (a copy of the
+        /// guest's /sys/kernel/btf/vmlinux).
+        #[arg(long, value_name = "FILE", requires = "pid")]
+        btf: Option<std::path::PathBuf>,
         /// Another domain: read CPL-3 code through the address space at this
         /// CR3 (see `rshadowctl vcpus`), not the vCPU's current one.
         #[arg(long, value_parser = args::parse_cr3)]
@@ -424,14 +431,28 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
         _ => None,
     };
     let domid = resolve(cmd.domain())?;
-    if let Cmd::Trace { pid: Some(_), .. } = &cmd
+    if let Cmd::Trace {
+        pid: Some(_),
+        btf,
+        symbols,
+        ..
+    } = &cmd
         && domid != 0
+        && (btf.is_none() || symbols.is_none())
     {
         return Err(usage(
-            "--pid names a process of this domain; it applies to domain 0 (dom0 watching itself) only",
+            "trace --pid for another domain needs --btf FILE and --symbols FILE (its kernel's \
+             BTF and symbols, to find the process in its task list); for domain 0 (dom0 \
+             watching itself) --pid names a process of this domain",
         ));
     }
+    if let Cmd::Trace { btf: Some(_), .. } = &cmd
+        && domid == 0
+    {
+        return Err(usage("--btf applies to another domain's processes"));
+    }
     if let Cmd::Trace { pid: Some(p), .. } = &cmd
+        && domid == 0
         && !std::path::Path::new(&format!("/proc/{p}")).exists()
     {
         return Err(usage(format!("--pid {p}: there is no process {p}")));
@@ -603,12 +624,30 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
             count,
             interval,
             window,
-            pid,
-            cr3,
+            mut pid,
+            mut cr3,
             symbols: ref file,
+            ref btf,
             ..
         } => {
             let mut symbols = symbols;
+            // Another domain's process: its address space, from its task
+            // list, is the --cr3.
+            if let (Some(p), Some(f), true) = (pid, btf, domid != 0) {
+                let off = load_btf(f)?;
+                let req = Request::Process {
+                    dom: domid,
+                    va: 0,
+                    pid: p,
+                };
+                let regs = xen
+                    .control_registers(domid, 0)
+                    .map_err(|e| errors::explain(&req, e.0))?;
+                let (space, how) = process_space(&mut xen, domid, &req, p, &symbols, &off, regs)?;
+                eprintln!("rshadowctl: {how}");
+                cr3 = Some(space.cr3);
+                pid = None;
+            }
             // Another domain's symbols: name its RIPs wherever KASLR put
             // its kernel (found by linux_banner, as --ksym does).
             if let (Some(_), Some(banner)) = (file, symbols.address_of("linux_banner"))
@@ -1057,12 +1096,8 @@ fn trace(
     };
     let window = Duration::from_millis(window_ms);
     let mut merge = rshadowctl::merge::Merge::new(window_ms.saturating_mul(1_000_000));
-    // vCPUs: the one asked for, or 0.. until Xen says there is no such vCPU.
-    let mut vcpus: Option<u32> = only.map(|v| v + 1);
-    // --once: what each ring held when it was first read, at most a full
-    // ring; records the vCPU writes meanwhile (the tracer's own, say, if
-    // its memory is watched) wait for the next reader.
-    let mut taken: HashMap<u32, u64> = HashMap::new();
+    // The rings, drained in rounds (see the reader module for the budgets).
+    let mut reader = rshadowctl::reader::Reader::new(only, once, xen::TRACE_BATCH, MAX_VCPUS);
     let mut wakeup = (!once).then(|| Wakeup::open(xen, dom, interval));
     let mut quiet = std::time::Instant::now();
     // Watches Xen switched off as their frames left the guest's memory:
@@ -1087,67 +1122,28 @@ fn trace(
             return Ok(());
         }
         out.refresh();
-        let mut read = 0u64;
-        let mut left = false;
-        let mut v = only.unwrap_or(0);
-        // No vCPU is read beyond --count (what is read is printed), and
-        // the vCPUs are counted by reading until Xen refuses one: both end
-        // the round, as does the most vCPUs a domain has.
-        while vcpus.is_none_or(|n| v < n)
-            && v < MAX_VCPUS
-            && count.is_none_or(|c| out.printed + (merge.held() as u64) < c)
-        {
-            // Each vCPU drained (what READ_TRACE says remains), at most a
-            // full ring per round, and no more than --count can print.
-            let mut this = 0u64;
-            loop {
-                let held = out.printed + merge.held() as u64;
-                let budget = count
-                    .map_or(u64::MAX, |c| c.saturating_sub(held))
-                    .min(if once {
-                        u64::from(abi::RING_MAX).saturating_sub(taken.get(&v).copied().unwrap_or(0))
-                    } else {
-                        u64::from(abi::RING_MAX).saturating_sub(this)
-                    });
-                if budget == 0 {
-                    break;
-                }
-                let max = u64::from(xen::TRACE_BATCH).min(budget) as u32;
-                let (recs, lost, remaining) = match xen.read_trace(dom, v, max) {
-                    Ok(r) => r,
-                    Err(e) if e.0 == libc::EINVAL && vcpus.is_none() && v > 0 => {
-                        vcpus = Some(v);
-                        break;
-                    }
-                    Err(e) => return Err(errors::explain(&Request::Trace { dom, vcpu: v }, e.0)),
-                };
-                if lost > 0 && !out.lost(v, lost) {
-                    return Ok(());
-                }
-                let n = recs.len() as u64;
-                this += n;
-                read += n;
-                *taken.entry(v).or_default() += n;
-                // --cr3: the records that ran in that address space alone.
-                for r in recs {
-                    if cr3.is_none_or(|c| r.cr3 == c & CR3_ADDR) {
-                        merge.push(r);
-                    }
-                }
-                if remaining == 0 || n == 0 {
-                    break;
-                }
-                left = true;
-            }
-            if vcpus.is_some_and(|n| v >= n) {
-                break;
-            }
-            v += 1;
-            if only.is_some() {
-                break;
+        // No more read than --count can print: reading consumes.
+        let room = count.map_or(u64::MAX, |c| {
+            c.saturating_sub(out.printed + merge.held() as u64)
+        });
+        let round = reader
+            .round(room, |v, max| xen.read_trace(dom, v, max).map_err(|e| e.0))
+            .map_err(|e| errors::explain(&Request::Trace { dom, vcpu: e.vcpu }, e.errno))?;
+        for &(v, lost) in &round.lost {
+            if !out.lost(v, lost) {
+                return Ok(());
             }
         }
-        if once && (!left || read == 0) {
+        let read = round.records.len();
+        let left = round.left;
+        let done = reader.snapshot_done(&round);
+        // --cr3: the records that ran in that address space alone.
+        for r in round.records {
+            if cr3.is_none_or(|c| r.cr3 == c & CR3_ADDR) {
+                merge.push(r);
+            }
+        }
+        if done {
             finish(&mut out, &mut merge, xen);
             out.gone(xen, &mut gone);
             return Ok(());

@@ -109,6 +109,15 @@ static void write_watched(unsigned int n)
         ACCESS_ONCE(watched[i]) = i;
 }
 
+/* @n watched writes, then a signal on @lport within WAIT_TURNS yields. */
+static void expect_signal(unsigned int lport, unsigned int n, const char *what)
+{
+    clear_pending(lport);
+    write_watched(n);
+    if ( !wait_pending(lport, WAIT_TURNS) )
+        xtf_failure("%s: no signal after %u yields\n", what, WAIT_TURNS);
+}
+
 static void test_settings(void)
 {
     uint32_t port;
@@ -153,10 +162,7 @@ void test_main(void)
                        "the watched page");
 
     /* One record: signalled within the latency. */
-    clear_pending(lport);
-    write_watched(1);
-    if ( !wait_pending(lport, WAIT_TURNS) )
-        xtf_failure("one record: no signal after %u yields\n", WAIT_TURNS);
+    expect_signal(lport, 1, "one record");
 
     /* Read, the ring drained: nothing more to signal. */
     nr = ARRAY_SIZE(recs);
@@ -168,9 +174,7 @@ void test_main(void)
         xtf_failure("signalled with no record waiting\n");
 
     /* The threshold; and a partial read says what remains. */
-    write_watched(6);
-    if ( !wait_pending(lport, WAIT_TURNS) )
-        xtf_failure("six records: no signal after %u yields\n", WAIT_TURNS);
+    expect_signal(lport, 6, "six records");
     {
         struct xen_domctl_rshadow_op op = {
             .op = XEN_DOMCTL_RSHADOW_OP_READ_TRACE,
@@ -205,11 +209,7 @@ void test_main(void)
         return;
     rshadow_watch_only(virt_to_gfn(watched), XEN_RSHADOW_ACCESS_W, 0,
                        "the watched page");
-    clear_pending(lport);
-    write_watched(1);
-    if ( !wait_pending(lport, WAIT_TURNS) )
-        xtf_failure("after re-enabling: no signal after %u yields\n",
-                    WAIT_TURNS);
+    expect_signal(lport, 1, "after re-enabling");
 
     rshadow_disable();
     xtf_success(NULL);
