@@ -8,8 +8,9 @@
 //!    copy of the pinned Xen's, with the `domctl.h` hunks of
 //!    `xen-patches/` applied in order.  The patches are the one source of
 //!    that interface; nothing of it is copied by hand.
-//! 3. It links Xen's libxenstore, libxenforeignmemory and libxenevtchn (and the
-//!    libxentoollog and libxentoolcore they need) from the same package,
+//! 3. It links Xen's libxencall, libxenstore, libxenforeignmemory and
+//!    libxenevtchn (and the libxentoollog and libxentoolcore they need) from
+//!    the same package,
 //!    statically, so the tool stays one file that runs in any dom0.
 //!    `make setup` installs the package at the pinned version.
 
@@ -52,6 +53,7 @@ fn main() {
     println!("cargo:rustc-link-lib=static=xenstore");
     println!("cargo:rustc-link-lib=static=xenforeignmemory");
     println!("cargo:rustc-link-lib=static=xenevtchn");
+    println!("cargo:rustc-link-lib=static=xencall");
     println!("cargo:rustc-link-lib=static=xentoollog");
     println!("cargo:rustc-link-lib=static=xentoolcore");
 }

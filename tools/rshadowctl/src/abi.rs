@@ -1,5 +1,5 @@
 //! The public ABI of `XEN_DOMCTL_rshadow_op`, as in Xen's public `domctl.h`
-//! (interface version 0x15) and Linux's `xen/privcmd.h`.  Layouts are
+//! (interface version 0x15).  Layouts are
 //! checked by the unit tests below against the sizes and offsets the C
 //! headers give.
 
@@ -188,19 +188,6 @@ pub const DOMCTL_GETHVMCONTEXT_PARTIAL: u32 = xen_public::XEN_DOMCTL_gethvmconte
 /// `public/arch-x86/hvm/save.h`: a macro bindgen cannot evaluate).
 pub const HVM_SAVE_CODE_CPU: u32 = 2;
 
-/// Linux `struct privcmd_hypercall`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct PrivcmdHypercall {
-    pub op: u64,
-    pub arg: [u64; 5],
-}
-
-/// Linux `IOCTL_PRIVCMD_HYPERCALL`: `_IOC(_IOC_NONE, 'P', 0,
-/// sizeof(struct privcmd_hypercall))`.
-pub const IOCTL_PRIVCMD_HYPERCALL: u64 =
-    ((std::mem::size_of::<PrivcmdHypercall>() as u64) << 16) | ((b'P' as u64) << 8);
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,12 +211,6 @@ mod tests {
         assert_eq!(size_of::<Domctl>(), 16 + 128);
         assert_eq!(DOMCTL_INTERFACE_VERSION, 0x15);
         assert!(size_of::<xen_public::xen_domctl_hvmcontext_partial>() <= 128);
-    }
-
-    #[test]
-    fn privcmd_ioctl_number() {
-        // _IOC(0, 'P', 0, 48)
-        assert_eq!(IOCTL_PRIVCMD_HYPERCALL, 0x0030_5000);
     }
 
     #[test]

@@ -1,33 +1,28 @@
-//! Hypercalls through Linux's privcmd driver, with hypercall-safe buffers
-//! allocated the way libxencall does.
+//! Hypercalls through Xen's own libxencall, with its hypercall-safe
+//! buffers.
 //!
 //! Xen reads and writes hypercall arguments through the caller's virtual
 //! addresses while the kernel is inside the hypercall, so they must be
-//! present and must not move: a page that is paged out, copy-on-write, or
-//! migrated makes the hypercall fail with `EFAULT`.  As libxencall does,
-//! the buffer is an mmap of `/dev/xen/hypercall` (pages the kernel
-//! allocated and keeps) when that device exists, else anonymous memory that
-//! is `MAP_LOCKED`, `mlock`ed, `MADV_DONTFORK` (a fork must not make it
-//! copy-on-write) and touched page by page.
+//! present and must not move.  libxencall allocates such buffers (from
+//! `/dev/xen/hypercall` where the kernel has it, else locked memory that a
+//! fork does not copy) and issues the hypercall through privcmd; rshadowctl
+//! uses it as Xen's own tools do, rather than its own ioctls.
 
-use crate::abi::{self, Domctl, PrivcmdHypercall, Record, RshadowOp, Stats, Watch};
+use crate::abi::{self, Domctl, Record, RshadowOp, Stats, Watch};
 use crate::errors::{Failure, explain_open};
 use crate::foreign::ForeignMemory;
 use crate::walk::Regs;
-use std::fs::{File, OpenOptions};
+use std::ffi::{c_int, c_uint, c_void};
 use std::io;
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
 
 pub const PRIVCMD: &str = "/dev/xen/privcmd";
-pub const HYPERCALL_DEV: &str = "/dev/xen/hypercall";
 
 const PAGE: usize = 4096;
 /// The buffer: one page for the domctl, then the data area for
 /// `LIST_WATCHES` and `READ_TRACE`.
 const DATA_OFFSET: usize = PAGE;
 const DATA_PAGES: usize = 18;
-const BUF_LEN: usize = PAGE * (1 + DATA_PAGES);
+const BUF_PAGES: usize = 1 + DATA_PAGES;
 /// Records per `READ_TRACE`.
 pub const TRACE_BATCH: u32 = (DATA_PAGES * PAGE / std::mem::size_of::<Record>()) as u32;
 /// Watches per `LIST_WATCHES`.
@@ -36,107 +31,42 @@ pub const LIST_BATCH: u32 = (DATA_PAGES * PAGE / std::mem::size_of::<Watch>()) a
 // gethvmcontext_partial writes a whole CPU record into the data area.
 const _: () = assert!(std::mem::size_of::<abi::xen_public::hvm_hw_cpu>() <= DATA_PAGES * PAGE);
 
-/// A hypercall-safe buffer.
-struct HcallBuf {
-    ptr: *mut u8,
-    len: usize,
-    _dev: Option<File>,
+#[repr(C)]
+struct XencallHandle {
+    _opaque: [u8; 0],
 }
 
-/// Set to `anonymous` to use locked anonymous memory even where
-/// `/dev/xen/hypercall` exists (to test that path).
-pub const BUFFER_ENV: &str = "RSHADOWCTL_HYPERCALL_BUFFER";
-
-impl HcallBuf {
-    fn new(len: usize) -> io::Result<Self> {
-        let device = std::env::var(BUFFER_ENV).map_or(true, |v| v != "anonymous");
-        if let Some(dev) = device
-            .then(|| {
-                OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .custom_flags(libc::O_CLOEXEC)
-                    .open(HYPERCALL_DEV)
-                    .ok()
-            })
-            .flatten()
-        {
-            // SAFETY: a fresh shared mapping of the device; nothing else
-            // refers to the address range it returns.
-            let p = unsafe {
-                libc::mmap(
-                    std::ptr::null_mut(),
-                    len,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_SHARED,
-                    dev.as_raw_fd(),
-                    0,
-                )
-            };
-            if p != libc::MAP_FAILED {
-                return Ok(HcallBuf {
-                    ptr: p.cast(),
-                    len,
-                    _dev: Some(dev),
-                });
-            }
-        }
-        // SAFETY: a fresh anonymous mapping.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_LOCKED,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: p..p+len is the mapping just made.
-        unsafe {
-            if libc::mlock(p, len) != 0 || libc::madvise(p, len, libc::MADV_DONTFORK) != 0 {
-                let e = io::Error::last_os_error();
-                libc::munmap(p, len);
-                return Err(e);
-            }
-            // Touch every page so that each is present before Xen sees it.
-            for off in (0..len).step_by(PAGE) {
-                std::ptr::write_volatile(p.cast::<u8>().add(off), 0);
-            }
-        }
-        Ok(HcallBuf {
-            ptr: p.cast(),
-            len,
-            _dev: None,
-        })
-    }
+unsafe extern "C" {
+    fn xencall_open(logger: *mut c_void, open_flags: c_uint) -> *mut XencallHandle;
+    fn xencall_close(xcall: *mut XencallHandle) -> c_int;
+    fn xencall_alloc_buffer_pages(xcall: *mut XencallHandle, nr_pages: usize) -> *mut c_void;
+    fn xencall_free_buffer_pages(xcall: *mut XencallHandle, p: *mut c_void, nr_pages: usize);
+    fn xencall1(xcall: *mut XencallHandle, op: c_uint, arg1: u64) -> c_int;
 }
 
-impl Drop for HcallBuf {
-    fn drop(&mut self) {
-        // SAFETY: unmapping the mapping this buffer owns.
-        unsafe {
-            libc::munmap(self.ptr.cast(), self.len);
-        }
-    }
-}
-
-/// An open privcmd device with its hypercall buffer.
+/// An open libxencall handle with its hypercall buffer.
 pub struct Xen {
-    fd: File,
-    buf: HcallBuf,
+    xcall: *mut XencallHandle,
+    buf: *mut u8,
     fmem: Option<ForeignMemory>,
+}
+
+impl Drop for Xen {
+    fn drop(&mut self) {
+        // SAFETY: the handle and buffer this value owns, freed once.
+        unsafe {
+            xencall_free_buffer_pages(self.xcall, self.buf.cast(), BUF_PAGES);
+            xencall_close(self.xcall);
+        }
+    }
 }
 
 /// Which part of opening failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpenStep {
-    /// `/dev/xen/privcmd`.
+    /// libxencall's handle (`/dev/xen/privcmd`).
     Device,
-    /// The locked hypercall buffer.
+    /// The hypercall buffer.
     Buffer,
 }
 
@@ -162,16 +92,21 @@ impl Xen {
 
     /// As [`Xen::open`], the failure as the step and its errno.
     pub fn open_errno() -> Result<Xen, (OpenStep, i32)> {
-        let fd = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(PRIVCMD)
-            .map_err(|e| (OpenStep::Device, e.raw_os_error().unwrap_or(libc::EIO)))?;
-        let buf = HcallBuf::new(BUF_LEN)
-            .map_err(|e| (OpenStep::Buffer, e.raw_os_error().unwrap_or(libc::ENOMEM)))?;
+        // SAFETY: no logger (NULL), no flags; returns NULL or a handle.
+        let xcall = unsafe { xencall_open(std::ptr::null_mut(), 0) };
+        if xcall.is_null() {
+            return Err((OpenStep::Device, errno()));
+        }
+        // SAFETY: the live handle; NULL or BUF_PAGES zeroed pages.
+        let buf = unsafe { xencall_alloc_buffer_pages(xcall, BUF_PAGES) }.cast::<u8>();
+        if buf.is_null() {
+            let e = errno();
+            // SAFETY: the handle opened above, closed once.
+            unsafe { xencall_close(xcall) };
+            return Err((OpenStep::Buffer, e));
+        }
         Ok(Xen {
-            fd,
+            xcall,
             buf,
             fmem: None,
         })
@@ -179,29 +114,15 @@ impl Xen {
 
     /// Issues a domctl; returns it as Xen left it.
     fn domctl(&mut self, d: Domctl) -> Result<Domctl, Errno> {
-        let dptr = self.buf.ptr.cast::<Domctl>();
-        // SAFETY: the buffer is page-aligned, at least a page long, owned
-        // by self, and Domctl is plain data smaller than a page.
+        let dptr = self.buf.cast::<Domctl>();
+        // SAFETY: the buffer is page-aligned, BUF_PAGES pages, owned by
+        // self, and Domctl is plain data smaller than a page.
         unsafe { std::ptr::write_volatile(dptr, d) };
-        let mut call = PrivcmdHypercall {
-            op: abi::HYPERVISOR_DOMCTL,
-            arg: [dptr as u64, 0, 0, 0, 0],
-        };
-        // SAFETY: the ioctl takes a struct privcmd_hypercall; the domctl it
-        // points to lives in the locked buffer for the whole call.
-        let rc = unsafe {
-            libc::ioctl(
-                self.fd.as_raw_fd(),
-                abi::IOCTL_PRIVCMD_HYPERCALL as _,
-                &mut call as *mut PrivcmdHypercall,
-            )
-        };
+        // SAFETY: the live handle; the domctl lives in its hypercall buffer
+        // for the whole call.
+        let rc = unsafe { xencall1(self.xcall, abi::HYPERVISOR_DOMCTL as c_uint, dptr as u64) };
         if rc < 0 {
-            return Err(Errno(
-                io::Error::last_os_error()
-                    .raw_os_error()
-                    .unwrap_or(libc::EIO),
-            ));
+            return Err(Errno(errno()));
         }
         // SAFETY: as above; Xen has written the result back.
         Ok(unsafe { std::ptr::read_volatile(dptr) })
@@ -270,7 +191,7 @@ impl Xen {
 
     fn data_addr(&self) -> u64 {
         // SAFETY: DATA_OFFSET is inside the buffer.
-        unsafe { self.buf.ptr.add(DATA_OFFSET) as u64 }
+        unsafe { self.buf.add(DATA_OFFSET) as u64 }
     }
 
     pub fn enable(&mut self, dom: u16, ring: u32) -> Result<(), Errno> {
@@ -359,32 +280,15 @@ impl Xen {
     }
 }
 
+fn errno() -> i32 {
+    io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Without /dev/xen/hypercall (as on the build host), the buffer is
-    /// locked anonymous memory: present, zeroed and writable.
-    #[test]
-    fn anonymous_buffer() {
-        if std::path::Path::new(HYPERCALL_DEV).exists() {
-            return;
-        }
-        let b = HcallBuf::new(BUF_LEN).expect("a locked buffer (RLIMIT_MEMLOCK?)");
-        assert!(b._dev.is_none());
-        assert_eq!(b.ptr as usize % PAGE, 0);
-        // SAFETY: the buffer is BUF_LEN bytes, mapped read-write.
-        let s = unsafe { std::slice::from_raw_parts_mut(b.ptr, b.len) };
-        assert!(s.iter().all(|&x| x == 0));
-        s[BUF_LEN - 1] = 1;
-        let status = std::fs::read_to_string("/proc/self/status").unwrap();
-        let locked: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmLck:"))
-            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
-            .unwrap();
-        assert!(locked >= (BUF_LEN / 1024) as u64, "VmLck {locked} kB");
-    }
 
     #[test]
     fn batches_fit_the_data_area() {
