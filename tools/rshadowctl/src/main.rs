@@ -157,9 +157,17 @@ enum Cmd {
     /// with its instruction, then its steps, each disassembled where its code
     /// can be read.
     #[command(after_help = "\
-Disassembly: a record carries RIP and CPU mode but not the address space it
-ran in, and the code is read when the trace is read, so it is read only where
-its owner is known:
+Reading: every vCPU's ring is drained, then the trace sleeps until Xen
+signals that records wait (the domain's NOTIFY event channel, through
+/dev/xen/evtchn); without one it says so and polls every --interval ms.
+The vCPUs' records are merged in time order, each held until a record
+--window ms newer was read or the trace was quiet that long.  Ctrl-C prints
+every record read, then exits.  A watch Xen switched off because a frame of
+it left the guest's memory is reported once (\"watch ... is gone\").
+
+Disassembly: a record carries RIP, CPU mode and the CR3 it ran in (PCID and
+flag bits masked), and the code is read when the trace is read, so it is
+read only where its owner is known:
   - exec records carry their first bytes;
   - domain 0 (taken to be the domain rshadowctl runs in): a CPL-0 record with
     a kernel-half RIP is read from /proc/kcore (the kernel is mapped the same
@@ -169,10 +177,9 @@ its owner is known:
     tables (/proc/PID/pagemap) map to the recorded frame, and nothing in the
     window ran at another CPL since;
   - another domain, for records in long mode: read through foreign mappings
-    of its frames, walking the page tables of the vCPU's CR3 as it is now
-    (XEN_DOMCTL_gethvmcontext_partial), or of --cr3 CR3 when given: for a CPL-0
-    record with a kernel-half RIP, and for CPL-3 records by the --pid rule,
-    with \"maps to the recorded frame\" checked in that address space.
+    of its frames, walking the page tables at the record's own CR3: for a
+    CPL-0 record with a kernel-half RIP, and for CPL-3 records by the --pid
+    rule, with \"maps to the recorded frame\" checked in that address space.
 Anything else shows \"(code not readable)\" (JSON: \"insn\": null).")]
     Trace {
         /// Domain id or name.
@@ -210,8 +217,8 @@ Anything else shows \"(code not readable)\" (JSON: \"insn\": null).")]
         /// guest's /sys/kernel/btf/vmlinux).
         #[arg(long, value_name = "FILE", requires = "pid")]
         btf: Option<std::path::PathBuf>,
-        /// Another domain: read CPL-3 code through the address space at this
-        /// CR3 (see `rshadowctl vcpus`), not the vCPU's current one.
+        /// Another domain: print only the records that ran in the address
+        /// space at this CR3 (see `rshadowctl vcpus`; PCID bits ignored).
         #[arg(long, value_parser = args::parse_cr3)]
         cr3: Option<u64>,
         /// Kernel symbols (a System.map or a copy of /proc/kallsyms) to name
