@@ -35,7 +35,7 @@ TARGET_ACCESS = 1.2    # a watched access, in unwatched page-table writes
 TARGET_OVERHEAD = 1.0  # unwatched faults, patched over stock, percent
 
 NAMES = ("loop", "cpuid", "ptwrite", "ptwrite-on", "nops", "access",
-         "access-vtlb", "step1", "step8", "step64")
+         "access-vtlb", "step1", "step8", "step64", "access-notify", "step8-notify")
 
 # The control operations at their largest in the bench domain (128 MiB),
 # each the worst of a few repetitions (tests/xtf/tests/bench/main.c).

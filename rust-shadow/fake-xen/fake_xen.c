@@ -43,11 +43,9 @@ uint64_t rshadow_xen_now(void)
 }
 
 static uint64_t fake_cr3;
-static uint32_t fake_cr3_levels;
 
-uint64_t rshadow_xen_guest_cr3(uint32_t *levels)
+uint64_t rshadow_xen_guest_cr3(void)
 {
-    *levels = fake_cr3_levels;
     return fake_cr3;
 }
 
@@ -85,11 +83,10 @@ void fake_xen_set_now(uint64_t ns)
     fake_now_ns = ns;
 }
 
-/* The CR3, and the paging levels, of the vCPU the module runs on. */
-void fake_xen_set_cr3(uint64_t cr3, uint32_t levels)
+/* The address space (masked CR3) of the vCPU the module runs on. */
+void fake_xen_set_cr3(uint64_t cr3)
 {
     fake_cr3 = cr3;
-    fake_cr3_levels = levels;
 }
 
 /* Frames below this are RAM in the fake domain; fake_xen_set_ram() moves it. */

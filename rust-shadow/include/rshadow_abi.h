@@ -588,10 +588,13 @@ void rshadow_xen_log(uint32_t level, const char *msg, size_t len);
 uint64_t rshadow_xen_now(void);
 
 /*
- * The running vCPU's CR3, as its guest set it, and in *levels the paging
- * it is read with: 0 (paging off), 2, 3 (PAE) or 4.
+ * The running vCPU's address space: its guest's CR3 with the bits that are
+ * not the top-level table's address masked as its paging mode defines them
+ * (bits 0-11, PCID or PWT/PCD, in long mode and 2-level paging; bits 0-4
+ * in PAE mode; the bits above the physical address width), or 0 with
+ * paging off.
  */
-uint64_t rshadow_xen_guest_cr3(uint32_t *levels);
+uint64_t rshadow_xen_guest_cr3(void);
 
 /* Whether the domain's frame is ordinary RAM the guest may use. */
 int32_t rshadow_xen_gfn_is_ram(uint64_t xen_handle, uint64_t gfn);

@@ -54,30 +54,13 @@ pub fn now() -> u64 {
     unsafe { bindings::rshadow_xen_now() }
 }
 
-/// The running vCPU's address space: its guest's CR3 with the bits that
-/// are not the top-level table's address masked (PCID, PWT, PCD); 0 with
-/// paging off, where there is none.
-///
-/// The mask follows the paging mode: a 4-level or 2-level CR3 holds a
-/// 4 KiB-aligned table (bits 0-11 are flags or the PCID), a PAE CR3 a
-/// 32-byte-aligned PDPT (bits 0-4 are flags).  Bits above 51, which no
-/// CR3 holds, are masked too.
+/// The running vCPU's address space: its guest's CR3, masked by Xen as the
+/// paging mode defines it (PCID and flag bits off); 0 with paging off.
+/// Xen masks it: that is a few loads it has at hand, where the module
+/// would need the paging mode passed out and back on every record.
 pub fn guest_cr3() -> u64 {
-    let mut levels = 0u32;
-    // SAFETY: a leaf call that writes one u32 through a live reference.
-    let cr3 = unsafe { bindings::rshadow_xen_guest_cr3(&raw mut levels) };
-    cr3_mask(cr3, levels)
-}
-
-/// See [`guest_cr3`].
-pub const fn cr3_mask(cr3: u64, levels: u32) -> u64 {
-    const ADDR: u64 = (1 << 52) - 1;
-    match levels {
-        3 => cr3 & 0xffff_ffe0,
-        2 => cr3 & 0xffff_f000,
-        4 => cr3 & ADDR & !0xfff,
-        _ => 0,
-    }
+    // SAFETY: a leaf call with no arguments and no side effects.
+    unsafe { bindings::rshadow_xen_guest_cr3() }
 }
 
 /// Ends in Xen's `panic()`.
