@@ -39,7 +39,7 @@ NAMES = ("loop", "cpuid", "ptwrite", "ptwrite-on", "nops", "access",
 
 # The control operations at their largest in the bench domain (128 MiB),
 # each the worst of a few repetitions (tests/xtf/tests/bench/main.c).
-CTL = (("enable", "ENABLE, a 65,536-record ring (4 MiB)"),
+CTL = (("enable", "ENABLE, a 65,536-record ring (4.5 MiB)"),
        ("disable", "DISABLE, freeing it"),
        ("add", "ADD_WATCH, 24,576 frames: RAM checks, shadows dropped"),
        ("remove", "REMOVE_WATCH, 24,576 frames: shadows dropped"),
