@@ -113,6 +113,22 @@ enum Cmd {
         #[command(flatten)]
         at: At,
     },
+    /// Move a watch to the frame an address maps now.  A `--va` (or
+    /// `--ksym`) watch is resolved once; when the guest moves the page
+    /// without Xen seeing it (it swapped it out and in, or freed the frame
+    /// and reuses it), this re-resolves the address and, if it maps another
+    /// frame than the watched one, watches that frame instead, with the same
+    /// access and steps.
+    Rewatch {
+        /// Domain id or name.
+        #[arg(value_parser = args::parse_domain)]
+        domid: args::Domain,
+        /// The watched range to move, exactly as `list` shows it.
+        #[arg(value_parser = args::parse_frames)]
+        frames: Frames,
+        #[command(flatten)]
+        at: At,
+    },
     /// Show the frame an address maps to, walking the guest's page tables
     /// from here.
     Translate {
@@ -308,6 +324,7 @@ impl Cmd {
             | Cmd::Reset { domid }
             | Cmd::Watch { domid, .. }
             | Cmd::Unwatch { domid, .. }
+            | Cmd::Rewatch { domid, .. }
             | Cmd::Translate { domid, .. }
             | Cmd::Vcpus { domid, .. }
             | Cmd::List { domid, .. }
@@ -381,11 +398,20 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
         _ => None,
     };
     let at = match &cmd {
-        Cmd::Watch { at, .. } | Cmd::Unwatch { at, .. } | Cmd::Translate { at, .. } => {
-            at.address()?
-        }
+        Cmd::Watch { at, .. }
+        | Cmd::Unwatch { at, .. }
+        | Cmd::Rewatch { at, .. }
+        | Cmd::Translate { at, .. } => at.address()?,
         _ => None,
     };
+    if let Cmd::Rewatch { .. } = &cmd
+        && at.is_none()
+    {
+        return Err(usage(
+            "rewatch needs the address to follow: --va ADDR with --cr3 CR3 or --pid PID \
+             --btf FILE --symbols FILE, or --ksym NAME --symbols FILE",
+        ));
+    }
     if let Cmd::Translate { .. } = &cmd
         && at.is_none()
     {
@@ -399,42 +425,44 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
         Cmd::Trace {
             symbols: Some(f), ..
         } => Some(load_symbols(f)?),
-        Cmd::Watch { at, .. } | Cmd::Unwatch { at, .. } | Cmd::Translate { at, .. } => {
-            match (at.symbols_needed(), &at.symbols) {
-                (needed, Some(f)) if !needed.is_empty() => {
-                    let s = load_symbols(f)?;
-                    for n in needed {
-                        if s.address_of(n).is_none() {
-                            return Err(usage(format!(
-                                "--symbols {}: no symbol {n} in it{}",
-                                f.display(),
-                                match n {
-                                    "linux_banner" => {
-                                        " (rshadowctl finds the kernel's KASLR offset by it)"
-                                    }
-                                    "init_task" if at.pid.is_some() => {
-                                        " (--pid reads the kernel's task list from it)"
-                                    }
-                                    _ => "",
+        Cmd::Watch { at, .. }
+        | Cmd::Unwatch { at, .. }
+        | Cmd::Rewatch { at, .. }
+        | Cmd::Translate { at, .. } => match (at.symbols_needed(), &at.symbols) {
+            (needed, Some(f)) if !needed.is_empty() => {
+                let s = load_symbols(f)?;
+                for n in needed {
+                    if s.address_of(n).is_none() {
+                        return Err(usage(format!(
+                            "--symbols {}: no symbol {n} in it{}",
+                            f.display(),
+                            match n {
+                                "linux_banner" => {
+                                    " (rshadowctl finds the kernel's KASLR offset by it)"
                                 }
-                            )));
-                        }
+                                "init_task" if at.pid.is_some() => {
+                                    " (--pid reads the kernel's task list from it)"
+                                }
+                                _ => "",
+                            }
+                        )));
                     }
-                    Some(s)
                 }
-                _ => None,
+                Some(s)
             }
-        }
+            _ => None,
+        },
         _ => None,
     };
     // The guest kernel's structure offsets for --pid, from its BTF.
     let offsets = match &cmd {
-        Cmd::Watch { at, .. } | Cmd::Unwatch { at, .. } | Cmd::Translate { at, .. } => {
-            match &at.btf {
-                Some(f) => Some(load_btf(f)?),
-                None => None,
-            }
-        }
+        Cmd::Watch { at, .. }
+        | Cmd::Unwatch { at, .. }
+        | Cmd::Rewatch { at, .. }
+        | Cmd::Translate { at, .. } => match &at.btf {
+            Some(f) => Some(load_btf(f)?),
+            None => None,
+        },
         _ => None,
     };
     let domid = resolve(cmd.domain())?;
@@ -554,6 +582,12 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
             xen.watch(domid, abi::Op::RemoveWatch, w)
                 .map_err(|e| errors::explain(&req, e.0))?;
             println!("domain {domid}: no longer watching {frames}");
+        }
+        Cmd::Rewatch { frames, .. } => {
+            let Some(a) = &at else {
+                unreachable!("refused above without an address")
+            };
+            rewatch(&mut xen, domid, frames, a, &symbols, offsets.as_ref())?;
         }
         Cmd::Translate { json, .. } => {
             let Some(a) = &at else {
@@ -680,6 +714,80 @@ fn run(cmd: Cmd) -> Result<(), Failure> {
             )?;
         }
     }
+    Ok(())
+}
+
+/// `rewatch`: the watch `old` moved to the frame `a` maps now, or left
+/// where it is if that is its frame still.
+fn rewatch(
+    xen: &mut xen::Xen,
+    dom: u16,
+    old: Frames,
+    a: &args::Address,
+    symbols: &code::Symbols,
+    offsets: Option<&tasks::Offsets>,
+) -> Result<(), Failure> {
+    let list = xen
+        .list(dom)
+        .map_err(|e| errors::explain(&Request::List { dom }, e.0))?;
+    let Some(w) = list
+        .iter()
+        .find(|w| w.first_gfn == old.first && w.nr_frames == old.nr)
+    else {
+        return Err(Failure::new(
+            exit::REFUSED,
+            format!("domain {dom} has no watch {old} (rshadowctl list {dom} shows them) [ENOENT]"),
+        ));
+    };
+    let t = locate(xen, dom, a, Some(symbols), offsets)?.t;
+    let new = Frames {
+        first: t.gpa >> 12,
+        nr: 1,
+    };
+    let (access, steps) = (w.access, w.steps);
+    if old == new && w.flags & abi::WATCH_DISABLED == 0 {
+        println!("domain {dom}: the address still maps {old}; the watch stays");
+        return Ok(());
+    }
+    let remove = Request::Unwatch { dom, frames: old };
+    let mut ow = abi::Watch {
+        first_gfn: old.first,
+        nr_frames: old.nr,
+        ..Default::default()
+    };
+    xen.watch(dom, abi::Op::RemoveWatch, ow)
+        .map_err(|e| errors::explain(&remove, e.0))?;
+    let add = Request::Watch {
+        dom,
+        frames: new,
+        access,
+        steps,
+    };
+    let nw = abi::Watch {
+        first_gfn: new.first,
+        nr_frames: new.nr,
+        access,
+        steps,
+        ..Default::default()
+    };
+    if let Err(e) = xen.watch(dom, abi::Op::AddWatch, nw) {
+        // Put the old watch back, as it was (an error disabled it, or it
+        // is gone: then its frames may not even be RAM any more).
+        ow.access = access;
+        ow.steps = steps;
+        let back = xen.watch(dom, abi::Op::AddWatch, ow).is_ok();
+        let mut f = errors::explain(&add, e.0);
+        f.message.push_str(if back {
+            "; the old watch is back"
+        } else {
+            "; the old watch could not be put back"
+        });
+        return Err(f);
+    }
+    println!(
+        "domain {dom}: watching {new} ({}), {steps} steps, instead of {old}",
+        args::access_string(access)
+    );
     Ok(())
 }
 
@@ -1335,6 +1443,21 @@ mod tests {
         // An empty access argument, which a line cannot spell.
         let e = parse(&["watch", "1", "0x10", ""]).expect_err("empty access accepted");
         assert_eq!(e.exit_code(), exit::USAGE, "{e}");
+    }
+
+    #[test]
+    fn rewatch_needs_an_address_before_any_hypercall() {
+        let c = parse(&["rewatch", "3", "0x10"]).unwrap();
+        let f = run(c.cmd).expect_err("refused");
+        assert_eq!(f.code, exit::USAGE);
+        assert!(
+            f.message.contains("rewatch needs the address"),
+            "{}",
+            f.message
+        );
+        assert!(parse(&["rewatch", "3", "--va", "0x1000", "--cr3", "0x1000"]).is_err());
+        let c = parse(&["rewatch", "3", "0x10", "--va", "0x1000", "--cr3", "0x2000"]).unwrap();
+        assert!(matches!(c.cmd, Cmd::Rewatch { frames, .. } if frames.first == 0x10));
     }
 
     #[test]
