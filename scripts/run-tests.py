@@ -402,6 +402,14 @@ def suite_runner():
     ok = result == "CRASH" and secs < 35
     record("PASS" if ok else "FAIL", "runner/deliberate-hang-is-CRASH",
            f"{result} after {secs:.0f}s")
+    # Whether KVM is really usable: the decision on made-up machines, and
+    # the probe on this one (scripts/test_kvm.py).
+    p = sh([sys.executable, str(TOP / "scripts/test_kvm.py"), "-v"])
+    for m in re.finditer(r"^(test_\w+) \(\S+\) \.\.\. (ok|FAIL|ERROR)$", p.stderr, re.M):
+        record("PASS" if m.group(2) == "ok" else "FAIL", f"runner/kvm-{m.group(1)[5:]}")
+    if p.returncode != 0:
+        record("FAIL", "runner/kvm-tests", "scripts/test_kvm.py failed")
+        print("\n".join("    " + l for l in p.stderr.splitlines()[-20:]))
 
 
 def suite_xtf():

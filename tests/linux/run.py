@@ -38,6 +38,8 @@ import time
 from pathlib import Path
 
 TOP = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(TOP / "scripts"))
+import kvm  # noqa: E402
 HERE = TOP / "tests/linux"
 BUILD_ROOT = Path(os.environ.get("BUILD", TOP / "build"))
 BUILD = BUILD_ROOT / "linux"
@@ -188,8 +190,13 @@ def boot_qemu(vmlinuz, initrd, steps, log, xen=None, xen_args=None, linux_args=N
     out (False).  The defaults are this test's; tests/linux/domu.py gives
     its own."""
     log.unlink(missing_ok=True)
+    # KVM with the host's CPU where it is really usable (scripts/kvm.py).
+    accel, _, why = kvm.qemu_accel()
+    print(f"# {why}", flush=True)
+    if accel[1] == "kvm":
+        cpu = "host"
     cmd = ["qemu-system-x86_64", "-nographic", "-display", "none",
-           "-m", str(mem), "-cpu", cpu, "-smp", "1",
+           "-m", str(mem), *accel, "-cpu", cpu, "-smp", "1",
            "-kernel", str(xen or XEN),
            "-initrd", f"{vmlinuz} {linux_args or LINUX_ARGS} rshadow_e2e.steps={steps},{initrd}",
            "-append", xen_args or XEN_ARGS,
