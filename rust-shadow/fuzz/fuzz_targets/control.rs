@@ -11,6 +11,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use rshadow::bindings::*;
+use rshadow::control::REQUEST;
 
 #[path = "../../tests/model/mod.rs"]
 mod model;
@@ -81,16 +82,22 @@ impl Input<'_> {
     }
     fn ctl(&mut self) -> rshadow_ctl {
         let sel = self.u8();
-        let op = match sel % 10 {
-            0..=7 => u32::from(sel % 10) + 1,
-            8 => 0,
+        let op = match sel % 11 {
+            0..=8 => u32::from(sel % 11) + 1,
+            9 => 0,
             _ => self.u32(),
         };
-        // Bit 7: a malformed header (flags or pad set).
-        let (flags, pad) = if sel & 0x80 != 0 {
-            (self.u32(), self.u32())
+        // Bit 7: a malformed header (flags or pads set); bit 6: another
+        // interface version.
+        let (flags, pad, pad2) = if sel & 0x80 != 0 {
+            (self.u32(), self.u32(), self.u32())
         } else {
-            (0, 0)
+            (0, 0, 0)
+        };
+        let version = if sel & 0x40 != 0 {
+            self.u32()
+        } else {
+            RSHADOW_INTERFACE_VERSION
         };
         rshadow_ctl {
             op,
@@ -108,6 +115,10 @@ impl Input<'_> {
             },
             flags,
             pad,
+            version,
+            pad2,
+            threshold: self.small_or_any(RSHADOW_RING_MAX),
+            latency_us: self.small_or_any(RSHADOW_NOTIFY_MAX_US),
         }
     }
     fn ram(&mut self) -> Ram {
