@@ -419,7 +419,8 @@ int main(int argc, char **argv)
     }
 
     /* Until interrupted: a text tracer, stopped with SIGINT (Ctrl-C) once
-     * it has shown the access's last step. */
+     * it has shown the access's last step; it prints what it read and
+     * exits 0, not killed by the signal. */
     {
         char line[512], last[32];
         FILE *out = NULL;
@@ -445,7 +446,8 @@ int main(int argc, char **argv)
             fclose(out);
         if ( WIFSIGNALED(st) )
             sig = WTERMSIG(st);
-        printf("WATCHME-SIGINT-END signal=%d\n", sig);
+        printf("WATCHME-SIGINT-END signal=%d rc=%d\n", sig,
+               WIFEXITED(st) ? WEXITSTATUS(st) : -1);
     }
 
     /* The kernel writes the page: read() copies into it at CPL 0. */
